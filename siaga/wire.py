@@ -1,0 +1,362 @@
+"""The Siaga wire format, version 1: JSON control messages and binary audio frames.
+
+Both travel over one WebSocket: control messages as text frames, audio as binary frames.
+This module only converts between bytes and typed values; it holds no state and does no I/O.
+``docs/protocol.md`` is the human description and must agree with this file.
+
+Audio frames carry a fixed 16-byte header, big-endian::
+
+    0      1      2             4                 8                 12                16
+    +------+------+-------------+-----------------+-----------------+-----------------+---...
+    | ver  | flags| talkgroup # |    stream id    |    sequence     |  timestamp (ms) | payload
+    +------+------+-------------+-----------------+-----------------+-----------------+---...
+
+The server routes on the header and never looks at the payload, so the payload can be plain
+Opus today and an AEAD ciphertext (with the header as associated data) once end-to-end
+encryption lands, without changing the frame layout.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+from .errors import ErrorCode, ProtocolError
+
+PROTOCOL_VERSION: Final = 1
+SUBPROTOCOL: Final = "siaga.v1"
+
+#: Largest text (control) message accepted, in bytes.
+MAX_CONTROL_BYTES: Final = 8 * 1024
+#: Largest audio payload accepted (an Opus packet is at most 1275 bytes; room for AEAD and tag).
+MAX_AUDIO_PAYLOAD: Final = 1500
+#: Largest opaque end-to-end envelope carried in a floor request.
+MAX_E2E_BYTES: Final = 2048
+
+HEADER: Final = struct.Struct(">BBHIII")
+HEADER_SIZE: Final = HEADER.size
+MAX_AUDIO_FRAME: Final = HEADER_SIZE + MAX_AUDIO_PAYLOAD
+
+#: Frame flags.
+FLAG_END: Final = 0x01  # last frame of a transmission
+FLAG_SEALED: Final = 0x02  # payload is end-to-end encrypted
+KNOWN_FLAGS: Final = FLAG_END | FLAG_SEALED
+
+U16: Final = 0xFFFF
+U32: Final = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """One voice packet: 20 ms of Opus (or its sealed form) plus routing header."""
+
+    talkgroup: int
+    stream: int
+    seq: int
+    timestamp: int
+    payload: bytes
+    flags: int = 0
+
+    @property
+    def end(self) -> bool:
+        return bool(self.flags & FLAG_END)
+
+    def header(self) -> bytes:
+        """The header bytes alone: the associated data an AEAD binds the payload to."""
+        return HEADER.pack(
+            PROTOCOL_VERSION, self.flags, self.talkgroup, self.stream, self.seq, self.timestamp
+        )
+
+    def encode(self) -> bytes:
+        if not (0 <= self.talkgroup <= U16 and 0 <= self.stream <= U32):
+            raise ValueError("talkgroup or stream out of range")
+        if not (0 <= self.seq <= U32 and 0 <= self.timestamp <= U32):
+            raise ValueError("sequence or timestamp out of range")
+        if len(self.payload) > MAX_AUDIO_PAYLOAD:
+            raise ValueError("payload too large")
+        return self.header() + self.payload
+
+
+def peek_header(data: bytes) -> tuple[int, int, int, int, int]:
+    """Validate a frame's header and return ``(flags, talkgroup, stream, seq, timestamp)``.
+
+    This is the relay's hot path: it checks everything the server relies on without copying
+    the payload, so a frame can be forwarded as the very bytes object that arrived.
+    """
+    size = len(data)
+    if size < HEADER_SIZE:
+        raise ProtocolError(f"audio frame of {size} bytes is shorter than its header",
+                            ErrorCode.BAD_FRAME)
+    if size > MAX_AUDIO_FRAME:
+        raise ProtocolError(f"audio frame of {size} bytes exceeds {MAX_AUDIO_FRAME}",
+                            ErrorCode.TOO_LARGE)
+    version, flags, talkgroup, stream, seq, timestamp = HEADER.unpack_from(data)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"audio frame version {version} is not supported",
+                            ErrorCode.UNSUPPORTED_VERSION)
+    if flags & ~KNOWN_FLAGS:
+        raise ProtocolError(f"unknown audio frame flags 0x{flags:02x}", ErrorCode.BAD_FRAME)
+    return flags, talkgroup, stream, seq, timestamp
+
+
+def decode_audio(data: bytes) -> AudioFrame:
+    flags, talkgroup, stream, seq, timestamp = peek_header(data)
+    return AudioFrame(talkgroup, stream, seq, timestamp, bytes(data[HEADER_SIZE:]), flags)
+
+
+# --------------------------------------------------------------------------------------------
+# Control messages
+# --------------------------------------------------------------------------------------------
+
+Ident = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+E2E = Annotated[str, msgspec.Meta(max_length=MAX_E2E_BYTES)]
+Ref = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+FloorReason = Literal["preempted", "time_limit", "emergency", "released", "connection_lost",
+                      "left", "disabled"]
+Outcome = Literal["completed", "preempted", "timed_out", "connection_lost"]
+
+
+class _Msg(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+# ---- client -> server ----------------------------------------------------------------------
+
+
+class Hello(_Msg, tag="hello"):
+    """First message on a connection. ``auth`` is reserved for device signatures."""
+
+    v: int
+    member: Ident
+    device: Ident
+    auth: E2E | None = None
+    ref: Ref | None = None
+
+
+class Join(_Msg, tag="join"):
+    talkgroup: Ident
+    ref: Ref | None = None
+
+
+class Leave(_Msg, tag="leave"):
+    talkgroup: Ident
+    ref: Ref | None = None
+
+
+class FloorRequest(_Msg, tag="floor_request"):
+    """Press of the PTT key. ``e2e`` is forwarded untouched to listeners in ``talker_start``."""
+
+    talkgroup: Ident
+    emergency: bool = False
+    e2e: E2E | None = None
+    ref: Ref | None = None
+
+
+class FloorRelease(_Msg, tag="floor_release"):
+    talkgroup: Ident
+    ref: Ref | None = None
+
+
+class EmergencyClear(_Msg, tag="emergency_clear"):
+    talkgroup: Ident
+    ref: Ref | None = None
+
+
+class Ping(_Msg, tag="ping"):
+    t: float = 0.0
+    ref: Ref | None = None
+
+
+ClientMessage = Hello | Join | Leave | FloorRequest | FloorRelease | EmergencyClear | Ping
+
+
+# ---- server -> client ----------------------------------------------------------------------
+
+
+class TalkgroupInfo(msgspec.Struct, omit_defaults=True):
+    id: str
+    number: int
+    name: str
+    can_transmit: bool = True
+
+
+class MemberInfo(msgspec.Struct, omit_defaults=True):
+    id: str
+    name: str
+    role: str
+    region: str = ""
+
+
+class Welcome(_Msg, tag="welcome"):
+    v: int
+    session: int
+    member: MemberInfo
+    talkgroups: list[TalkgroupInfo]
+    server_time: float
+    ref: Ref | None = None
+
+
+class Joined(_Msg, tag="joined"):
+    talkgroup: str
+    number: int
+    online: list[str]
+    emergency: bool = False
+    ref: Ref | None = None
+
+
+class Left(_Msg, tag="left"):
+    talkgroup: str
+    ref: Ref | None = None
+
+
+class FloorGranted(_Msg, tag="floor_granted"):
+    talkgroup: str
+    number: int
+    stream: int
+    priority: int
+    limit_ms: int
+    emergency: bool = False
+    ref: Ref | None = None
+
+
+class FloorQueued(_Msg, tag="floor_queued"):
+    talkgroup: str
+    position: int
+    ref: Ref | None = None
+
+
+class FloorDenied(_Msg, tag="floor_denied"):
+    talkgroup: str
+    code: str
+    reason: str
+    ref: Ref | None = None
+
+
+class FloorRevoked(_Msg, tag="floor_revoked"):
+    """The server took the floor away; the talker must stop sending."""
+
+    talkgroup: str
+    stream: int
+    reason: FloorReason
+
+
+class FloorReleased(_Msg, tag="floor_released"):
+    talkgroup: str
+    stream: int
+    ref: Ref | None = None
+
+
+class TalkerStart(_Msg, tag="talker_start"):
+    talkgroup: str
+    number: int
+    stream: int
+    member: MemberInfo
+    priority: int
+    started_at: float
+    emergency: bool = False
+    late: bool = False
+    e2e: str | None = None
+
+
+class TalkerStop(_Msg, tag="talker_stop"):
+    talkgroup: str
+    stream: int
+    member: str
+    outcome: Outcome
+
+
+class Presence(_Msg, tag="presence"):
+    member: str
+    online: bool
+
+
+class Emergency(_Msg, tag="emergency"):
+    talkgroup: str
+    member: str
+    active: bool
+    by: str = ""
+
+
+class Error(_Msg, tag="error"):
+    code: str
+    message: str
+    ref: Ref | None = None
+
+
+class Pong(_Msg, tag="pong"):
+    t: float = 0.0
+    server_time: float = 0.0
+    ref: Ref | None = None
+
+
+ServerMessage = (
+    Welcome | Joined | Left | FloorGranted | FloorQueued | FloorDenied | FloorRevoked
+    | FloorReleased | TalkerStart | TalkerStop | Presence | Emergency | Error | Pong
+)
+
+CLIENT_TYPES: Final = frozenset(
+    m.__struct_config__.tag for m in ClientMessage.__args__  # type: ignore[attr-defined]
+)
+SERVER_TYPES: Final = frozenset(
+    m.__struct_config__.tag for m in ServerMessage.__args__  # type: ignore[attr-defined]
+)
+
+_encoder = msgspec.json.Encoder()
+_client_decoder = msgspec.json.Decoder(ClientMessage)
+_server_decoder = msgspec.json.Decoder(ServerMessage)
+_type_probe = msgspec.json.Decoder(dict[str, object])
+
+
+def encode(message: msgspec.Struct) -> str:
+    return _encoder.encode(message).decode()
+
+
+def _decode(data: str | bytes, decoder: msgspec.json.Decoder[object],
+            known: frozenset[str]) -> object:
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_CONTROL_BYTES:
+        raise ProtocolError(f"control message of {len(raw)} bytes exceeds {MAX_CONTROL_BYTES}",
+                            ErrorCode.TOO_LARGE)
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        _raise_unknown_type(raw, known)
+        raise ProtocolError(f"invalid message: {exc}", ErrorCode.BAD_MESSAGE) from exc
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"malformed JSON: {exc}", ErrorCode.BAD_MESSAGE) from exc
+
+
+def _raise_unknown_type(raw: bytes, known: frozenset[str]) -> None:
+    try:
+        probe = _type_probe.decode(raw)
+    except msgspec.MsgspecError:
+        return
+    kind = probe.get("type")
+    if isinstance(kind, str) and kind not in known:
+        raise ProtocolError(f"unknown message type {kind[:40]!r}", ErrorCode.UNKNOWN_TYPE)
+
+
+def decode_client(data: str | bytes) -> ClientMessage:
+    """Parse a message a client sent; raises :class:`ProtocolError` with a stable code."""
+    return _decode(data, _client_decoder, CLIENT_TYPES)  # type: ignore[return-value]
+
+
+def decode_server(data: str | bytes) -> ServerMessage:
+    """Parse a message the server sent (used by clients)."""
+    return _decode(data, _server_decoder, SERVER_TYPES)  # type: ignore[return-value]
+
+
+__all__ = [
+    "FLAG_END", "FLAG_SEALED", "HEADER_SIZE", "MAX_AUDIO_FRAME", "MAX_AUDIO_PAYLOAD",
+    "MAX_CONTROL_BYTES", "PROTOCOL_VERSION", "SUBPROTOCOL",
+    "AudioFrame", "ClientMessage", "Emergency", "EmergencyClear", "Error", "FloorDenied",
+    "FloorGranted", "FloorQueued", "FloorReleased", "FloorRelease", "FloorRequest",
+    "FloorRevoked", "Hello", "Join", "Joined", "Leave", "Left", "MemberInfo", "Ping", "Pong",
+    "Presence", "ServerMessage", "TalkerStart", "TalkerStop", "TalkgroupInfo", "Welcome",
+    "decode_audio", "decode_client", "decode_server", "encode", "peek_header",
+]
