@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, cast, get_args
 
 import msgspec
 
@@ -118,7 +118,7 @@ Ref = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 
 FloorReason = Literal["preempted", "time_limit", "emergency", "released", "connection_lost",
                       "left", "disabled"]
-Outcome = Literal["completed", "preempted", "timed_out", "connection_lost"]
+Outcome = Literal["completed", "preempted", "timed_out", "connection_lost", "interrupted"]
 
 
 class _Msg(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=True):
@@ -299,12 +299,8 @@ ServerMessage = (
     | FloorReleased | TalkerStart | TalkerStop | Presence | Emergency | Error | Pong
 )
 
-CLIENT_TYPES: Final = frozenset(
-    m.__struct_config__.tag for m in ClientMessage.__args__  # type: ignore[attr-defined]
-)
-SERVER_TYPES: Final = frozenset(
-    m.__struct_config__.tag for m in ServerMessage.__args__  # type: ignore[attr-defined]
-)
+CLIENT_TYPES: Final = frozenset(str(m.__struct_config__.tag) for m in get_args(ClientMessage))
+SERVER_TYPES: Final = frozenset(str(m.__struct_config__.tag) for m in get_args(ServerMessage))
 
 _encoder = msgspec.json.Encoder()
 _client_decoder = msgspec.json.Decoder(ClientMessage)
@@ -343,20 +339,52 @@ def _raise_unknown_type(raw: bytes, known: frozenset[str]) -> None:
 
 def decode_client(data: str | bytes) -> ClientMessage:
     """Parse a message a client sent; raises :class:`ProtocolError` with a stable code."""
-    return _decode(data, _client_decoder, CLIENT_TYPES)  # type: ignore[return-value]
+    return cast(ClientMessage, _decode(data, _client_decoder, CLIENT_TYPES))
 
 
 def decode_server(data: str | bytes) -> ServerMessage:
     """Parse a message the server sent (used by clients)."""
-    return _decode(data, _server_decoder, SERVER_TYPES)  # type: ignore[return-value]
+    return cast(ServerMessage, _decode(data, _server_decoder, SERVER_TYPES))
 
 
 __all__ = [
-    "FLAG_END", "FLAG_SEALED", "HEADER_SIZE", "MAX_AUDIO_FRAME", "MAX_AUDIO_PAYLOAD",
-    "MAX_CONTROL_BYTES", "PROTOCOL_VERSION", "SUBPROTOCOL",
-    "AudioFrame", "ClientMessage", "Emergency", "EmergencyClear", "Error", "FloorDenied",
-    "FloorGranted", "FloorQueued", "FloorReleased", "FloorRelease", "FloorRequest",
-    "FloorRevoked", "Hello", "Join", "Joined", "Leave", "Left", "MemberInfo", "Ping", "Pong",
-    "Presence", "ServerMessage", "TalkerStart", "TalkerStop", "TalkgroupInfo", "Welcome",
-    "decode_audio", "decode_client", "decode_server", "encode", "peek_header",
+    "FLAG_END",
+    "FLAG_SEALED",
+    "HEADER_SIZE",
+    "MAX_AUDIO_FRAME",
+    "MAX_AUDIO_PAYLOAD",
+    "MAX_CONTROL_BYTES",
+    "PROTOCOL_VERSION",
+    "SUBPROTOCOL",
+    "AudioFrame",
+    "ClientMessage",
+    "Emergency",
+    "EmergencyClear",
+    "Error",
+    "FloorDenied",
+    "FloorGranted",
+    "FloorQueued",
+    "FloorRelease",
+    "FloorReleased",
+    "FloorRequest",
+    "FloorRevoked",
+    "Hello",
+    "Join",
+    "Joined",
+    "Leave",
+    "Left",
+    "MemberInfo",
+    "Ping",
+    "Pong",
+    "Presence",
+    "ServerMessage",
+    "TalkerStart",
+    "TalkerStop",
+    "TalkgroupInfo",
+    "Welcome",
+    "decode_audio",
+    "decode_client",
+    "decode_server",
+    "encode",
+    "peek_header",
 ]

@@ -1,0 +1,540 @@
+"""The server's brain: sessions, talkgroups, floors and audio routing, without any I/O.
+
+The asyncio server (``siaga.server``) owns sockets, files and the clock; it feeds the hub what
+arrived and carries out what the hub returns. Control messages in, :data:`Output` values out:
+
+* :class:`Send` — a control message (already JSON) for some connections;
+* :class:`Close` — drop one connection with a WebSocket close code;
+* :class:`RecordStart` / :class:`RecordEnd` — open and close a transmission's recording.
+
+Audio takes a faster path: :meth:`Hub.route_audio` returns just the stream and the connections
+to forward the very same bytes to, so relaying a frame allocates nothing but a tuple lookup.
+
+Any malformed or forbidden input from one connection produces an ``error`` message (or closes
+that connection) and leaves every other session untouched; it never raises into the caller.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+import msgspec
+
+from . import wire
+from .errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+from .floor import (
+    Denied,
+    EmergencyCleared,
+    EmergencyRaised,
+    Ended,
+    Floor,
+    FloorEvent,
+    Granted,
+    Outcome,
+    Queued,
+    Revoked,
+)
+from .roster import Member, Roster, Talkgroup
+
+#: WebSocket close codes used by the hub.
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_PROTOCOL_ERROR: Final = 1002
+CLOSE_POLICY: Final = 1008
+
+#: Control messages: a burst of this many, refilled at this many per second.
+CONTROL_BURST: Final = 30.0
+CONTROL_RATE: Final = 10.0
+#: Audio frames: 20 ms frames arrive at 50/s; allow jitter bursts, not floods.
+AUDIO_BURST: Final = 150.0
+AUDIO_RATE: Final = 75.0
+#: A connection that keeps misbehaving after this many refusals in a row is closed.
+MAX_STRIKES: Final = 50
+#: Minimum seconds between two "you are not the talker" errors to one connection.
+NOT_HOLDER_ERROR_INTERVAL: Final = 5.0
+
+
+# ---- outputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    to: tuple[int, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    conn: int
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStart:
+    stream: int
+    talkgroup: str
+    member: str
+    member_name: str
+    priority: int
+    emergency: bool
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEnd:
+    stream: int
+    outcome: Outcome
+    ended_at: float
+
+
+Output = Send | Close | RecordStart | RecordEnd
+
+
+# ---- state -----------------------------------------------------------------------------------
+
+
+class _Bucket:
+    """Token bucket: cheap flood protection with time passed in."""
+
+    __slots__ = ("burst", "last", "rate", "tokens")
+
+    def __init__(self, burst: float, rate: float, now: float) -> None:
+        self.burst, self.rate, self.tokens, self.last = burst, rate, burst, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass(slots=True)
+class Session:
+    conn: int
+    control: _Bucket
+    audio: _Bucket
+    member: Member | None = None
+    device: str = ""
+    joined: set[str] = field(default_factory=set)
+    strikes: int = 0
+    last_not_holder_error: float = float("-inf")
+
+
+@dataclass(slots=True)
+class _Stream:
+    stream: int
+    conn: int
+    group: _Group
+    member: Member
+    last_seq: int = -1
+    talker_start: str = ""
+
+
+@dataclass(slots=True)
+class _Group:
+    tg: Talkgroup
+    floor: Floor
+    listeners: dict[int, None] = field(default_factory=dict)  # ordered set of conns
+    active: _Stream | None = None
+    targets: tuple[int, ...] = ()
+    e2e: dict[int, str] = field(default_factory=dict)  # envelopes of pending requests
+    emergency_member: str = ""
+
+    def refresh_targets(self) -> None:
+        talker = self.active.conn if self.active else -1
+        self.targets = tuple(c for c in self.listeners if c != talker)
+
+
+@dataclass(slots=True)
+class Stats:
+    frames_in: int = 0
+    deliveries: int = 0
+    dropped_not_holder: int = 0
+    dropped_bad: int = 0
+    dropped_stale: int = 0
+    dropped_rate: int = 0
+    control_in: int = 0
+    errors_sent: int = 0
+    transmissions: int = 0
+
+
+class Hub:
+    """All server state for one network; one instance per server process."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self.sessions: dict[int, Session] = {}
+        self.stats = Stats()
+        self._stream_ids = itertools.count(1)
+        self._session_ids = itertools.count(1)
+        self._groups: dict[str, _Group] = {
+            tg.id: _Group(tg, Floor(new_stream=self._next_stream, time_limit=tg.time_limit,
+                                    emergency_time_limit=tg.emergency_time_limit,
+                                    queue_timeout=tg.queue_timeout))
+            for tg in roster.talkgroups.values()
+        }
+        self._by_number = {g.tg.number: g for g in self._groups.values()}
+        self._streams: dict[int, _Stream] = {}
+
+    def _next_stream(self) -> int:
+        return next(self._stream_ids) & wire.U32 or next(self._stream_ids)
+
+    # ---- connection lifecycle ---------------------------------------------------------------
+
+    def connect(self, conn: int, now: float) -> None:
+        self.sessions[conn] = Session(conn, _Bucket(CONTROL_BURST, CONTROL_RATE, now),
+                                      _Bucket(AUDIO_BURST, AUDIO_RATE, now))
+
+    def disconnect(self, conn: int, now: float) -> list[Output]:
+        session = self.sessions.pop(conn, None)
+        if session is None:
+            return []
+        out: list[Output] = []
+        for tg_id in sorted(session.joined):
+            out += self._leave_group(session, self._groups[tg_id], now)
+        if session.member is not None and not self._online(session.member.id):
+            out.append(self._broadcast(wire.Presence(member=session.member.id, online=False)))
+        return out
+
+    def shutdown(self, now: float) -> list[Output]:
+        """End every transmission (so recordings are finished) and close every connection."""
+        out: list[Output] = []
+        for group in self._groups.values():
+            out += self._apply(group, group.floor.close(now), now)
+        out += [Close(conn, CLOSE_GOING_AWAY, "server shutting down") for conn in self.sessions]
+        return out
+
+    # ---- timers -----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for g in self._groups.values() if (d := g.floor.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        for group in self._groups.values():
+            deadline = group.floor.next_deadline()
+            if deadline is not None and deadline <= now:
+                out += self._apply(group, group.floor.tick(now), now)
+        return out
+
+    # ---- audio: the hot path ----------------------------------------------------------------
+
+    def route_audio(self, conn: int, data: bytes, now: float) -> tuple[int, tuple[int, ...]]:
+        """Check a frame and say where it goes: ``(stream, targets)``.
+
+        Raises :class:`ProtocolError` for a malformed frame (the caller answers with an error)
+        and returns ``(0, ())`` for a frame that is silently dropped and counted: audio from
+        someone who does not hold the floor, a stale sequence number, or a flood.
+        """
+        stats = self.stats
+        stats.frames_in += 1
+        try:
+            _flags, number, stream_id, seq, _ts = wire.peek_header(data)
+        except ProtocolError:
+            stats.dropped_bad += 1
+            raise
+        stream = self._streams.get(stream_id)
+        if stream is None or stream.conn != conn or stream.group.tg.number != number:
+            stats.dropped_not_holder += 1
+            return 0, ()
+        if seq <= stream.last_seq:
+            stats.dropped_stale += 1
+            return 0, ()
+        session = self.sessions[conn]
+        if not session.audio.take(now):
+            stats.dropped_rate += 1
+            return 0, ()
+        stream.last_seq = seq
+        targets = stream.group.targets
+        stats.deliveries += len(targets)
+        return stream_id, targets
+
+    def audio_refused(self, conn: int, now: float) -> list[Output]:
+        """Tell a sender, at most now and then, that its audio is being dropped."""
+        session = self.sessions.get(conn)
+        if session is None or now - session.last_not_holder_error < NOT_HOLDER_ERROR_INTERVAL:
+            return []
+        session.last_not_holder_error = now
+        return [self._error(conn, ErrorCode.NOT_HOLDER,
+                            "audio dropped: you do not hold the floor for that stream")]
+
+    # ---- control messages -------------------------------------------------------------------
+
+    def receive_text(self, conn: int, data: str | bytes, now: float) -> list[Output]:
+        session = self.sessions.get(conn)
+        if session is None:
+            return []
+        self.stats.control_in += 1
+        if not session.control.take(now):
+            return self._strike(session, ErrorCode.RATE_LIMITED, "too many requests; slow down")
+        ref = None
+        try:
+            msg = wire.decode_client(data)
+            ref = msg.ref
+            out = self._dispatch(session, msg, now)
+        except ProtocolError as exc:
+            if exc.code == ErrorCode.UNSUPPORTED_VERSION:
+                return [self._error(conn, exc.code, exc.message, ref),
+                        Close(conn, CLOSE_PROTOCOL_ERROR, exc.code.value)]
+            return self._strike(session, exc.code, exc.message, ref)
+        except Refused as exc:
+            return self._strike(session, exc.code, exc.message, ref)
+        session.strikes = 0
+        return out
+
+    def _strike(self, session: Session, code: ErrorCode, message: str,
+                ref: int | None = None) -> list[Output]:
+        session.strikes += 1
+        out: list[Output] = [self._error(session.conn, code, message, ref)]
+        if session.strikes >= MAX_STRIKES:
+            out.append(Close(session.conn, CLOSE_POLICY, "too many refused requests"))
+        return out
+
+    def _dispatch(self, session: Session, msg: wire.ClientMessage, now: float) -> list[Output]:
+        if isinstance(msg, wire.Ping):
+            return [self._send(session.conn, wire.Pong(t=msg.t, server_time=now, ref=msg.ref))]
+        if isinstance(msg, wire.Hello):
+            return self._hello(session, msg, now)
+        if session.member is None:
+            raise Refused("say hello first", ErrorCode.NOT_AUTHENTICATED)
+        if isinstance(msg, wire.Join):
+            return self._join(session, self._member_group(session, msg.talkgroup), msg.ref, now)
+        if isinstance(msg, wire.Leave):
+            group = self._joined_group(session, msg.talkgroup)
+            out = self._leave_group(session, group, now)
+            return [*out, self._send(session.conn, wire.Left(talkgroup=group.tg.id, ref=msg.ref))]
+        if isinstance(msg, wire.FloorRequest):
+            return self._floor_request(session, msg, now)
+        if isinstance(msg, wire.FloorRelease):
+            return self._floor_release(session, msg, now)
+        if isinstance(msg, wire.EmergencyClear):
+            return self._emergency_clear(session, msg, now)
+        raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
+
+    def _hello(self, session: Session, msg: wire.Hello, now: float) -> list[Output]:
+        if msg.v != wire.PROTOCOL_VERSION:
+            raise ProtocolError(f"protocol version {msg.v} is not supported; this server "
+                                f"speaks {wire.PROTOCOL_VERSION}", ErrorCode.UNSUPPORTED_VERSION)
+        if session.member is not None:
+            raise Refused("hello was already accepted on this connection", ErrorCode.BAD_MESSAGE)
+        member = self.roster.members.get(msg.member)
+        if member is None:
+            return [self._error(session.conn, ErrorCode.UNKNOWN_MEMBER,
+                                f"no member {msg.member!r} on this network", msg.ref),
+                    Close(session.conn, CLOSE_POLICY, ErrorCode.UNKNOWN_MEMBER.value)]
+        out: list[Output] = []
+        for other in list(self.sessions.values()):
+            if other is not session and other.member is member and other.device == msg.device:
+                out.append(self._error(other.conn, ErrorCode.DUPLICATE_SESSION,
+                                       "this device signed in again on another connection"))
+                out.append(Close(other.conn, CLOSE_POLICY, ErrorCode.DUPLICATE_SESSION.value))
+                out += self.disconnect(other.conn, now)
+        was_online = self._online(member.id)
+        session.member, session.device = member, msg.device
+        groups = [wire.TalkgroupInfo(id=tg.id, number=tg.number, name=tg.name,
+                                     can_transmit=tg.can_transmit(member.id))
+                  for tg in self.roster.talkgroups_of(member.id)]
+        out.append(self._send(session.conn, wire.Welcome(
+            v=wire.PROTOCOL_VERSION, session=next(self._session_ids),
+            member=self._member_info(member), talkgroups=groups, server_time=now, ref=msg.ref)))
+        if not was_online:
+            out.append(self._broadcast(wire.Presence(member=member.id, online=True)))
+        for group in self._groups.values():
+            if group.floor.emergency and member.id in group.tg.members:
+                out.append(self._send(session.conn, wire.Emergency(
+                    talkgroup=group.tg.id, member=group.emergency_member, active=True)))
+        return out
+
+    def _join(self, session: Session, group: _Group, ref: int | None,
+              now: float) -> list[Output]:
+        session.joined.add(group.tg.id)
+        group.listeners[session.conn] = None
+        group.refresh_targets()
+        online = sorted({s.member.id for c in group.listeners
+                         if (s := self.sessions.get(c)) is not None and s.member is not None})
+        out: list[Output] = [self._send(session.conn, wire.Joined(
+            talkgroup=group.tg.id, number=group.tg.number, online=online,
+            emergency=group.floor.emergency, ref=ref))]
+        active = group.active
+        if active is not None and active.conn != session.conn:
+            # Late entry: the joiner hears the rest of the transmission in progress at once.
+            out.append(Send((session.conn,), active.talker_start))
+        return out
+
+    def _leave_group(self, session: Session, group: _Group, now: float) -> list[Output]:
+        session.joined.discard(group.tg.id)
+        group.listeners.pop(session.conn, None)
+        group.e2e.pop(session.conn, None)
+        group.refresh_targets()
+        return self._apply(group, group.floor.drop(session.conn, now), now)
+
+    def _floor_request(self, session: Session, msg: wire.FloorRequest,
+                       now: float) -> list[Output]:
+        assert session.member is not None
+        member = session.member
+        group = self._joined_group(session, msg.talkgroup)
+        if not group.tg.can_transmit(member.id):
+            return [self._send(session.conn, wire.FloorDenied(
+                talkgroup=group.tg.id, code=ErrorCode.NOT_ALLOWED,
+                reason=f"{member.name} may listen to {group.tg.name} but not transmit",
+                ref=msg.ref))]
+        for other_id in session.joined:
+            other = self._groups[other_id]
+            busy = other.active is not None and other.active.conn == session.conn
+            if other is not group and busy:
+                return [self._send(session.conn, wire.FloorDenied(
+                    talkgroup=group.tg.id, code=ErrorCode.ALREADY_TRANSMITTING,
+                    reason=f"already transmitting on {other.tg.name}", ref=msg.ref))]
+        if msg.e2e is not None:
+            group.e2e[session.conn] = msg.e2e
+        events = group.floor.request(session.conn, member.priority, now, emergency=msg.emergency)
+        return self._apply(group, events, now, session.conn, msg.ref)
+
+    def _floor_release(self, session: Session, msg: wire.FloorRelease,
+                       now: float) -> list[Output]:
+        group = self._joined_group(session, msg.talkgroup)
+        floor = group.floor
+        holder = floor.holder
+        holds = holder is not None and holder.party == session.conn
+        if not holds and floor.position(session.conn) is None:
+            raise Refused(f"you do not hold or wait for the floor of {group.tg.name}",
+                          ErrorCode.NOT_HOLDER)
+        return self._apply(group, floor.release(session.conn, now), now, session.conn, msg.ref)
+
+    def _emergency_clear(self, session: Session, msg: wire.EmergencyClear,
+                         now: float) -> list[Output]:
+        assert session.member is not None
+        group = self._member_group(session, msg.talkgroup)
+        if not group.tg.can_clear(session.member.id):
+            raise Refused(f"{session.member.name} may not clear emergencies on {group.tg.name}",
+                          ErrorCode.NOT_ALLOWED)
+        if not group.floor.emergency:
+            raise Refused(f"{group.tg.name} is not in emergency", ErrorCode.NO_EMERGENCY)
+        return self._apply(group, group.floor.clear_emergency(session.conn, now), now,
+                           session.conn, msg.ref)
+
+    # ---- floor events -> outputs ------------------------------------------------------------
+
+    def _apply(self, group: _Group, events: Iterable[FloorEvent], now: float,
+               requester: int | None = None, ref: int | None = None) -> list[Output]:
+        """Turn floor events into messages; ``ref`` goes only on answers to ``requester``."""
+        tg = group.tg
+        out: list[Output] = []
+        for ev in events:
+            if isinstance(ev, Granted):
+                mine = ref if ev.party == requester else None
+                member = self._member_of(ev.party)
+                out.append(self._send(ev.party, wire.FloorGranted(
+                    talkgroup=tg.id, number=tg.number, stream=ev.stream,
+                    priority=int(ev.priority), limit_ms=round((ev.deadline - ev.started_at) * 1000),
+                    emergency=ev.emergency, ref=mine)))
+                start = wire.TalkerStart(
+                    talkgroup=tg.id, number=tg.number, stream=ev.stream,
+                    member=self._member_info(member), priority=int(ev.priority),
+                    started_at=ev.started_at, emergency=ev.emergency,
+                    e2e=group.e2e.pop(ev.party, None))
+                late = wire.encode(msgspec.structs.replace(start, late=True))
+                stream = _Stream(ev.stream, ev.party, group, member, talker_start=late)
+                group.active = stream
+                self._streams[ev.stream] = stream
+                group.refresh_targets()
+                self.stats.transmissions += 1
+                out.append(Send(group.targets, wire.encode(start)))
+                out.append(RecordStart(ev.stream, tg.id, member.id, member.name, int(ev.priority),
+                                       ev.emergency, ev.started_at))
+            elif isinstance(ev, Ended):
+                stream = self._streams.pop(ev.stream)
+                if group.active is stream:
+                    group.active = None
+                group.refresh_targets()
+                out.append(Send(group.targets, wire.encode(wire.TalkerStop(
+                    talkgroup=tg.id, stream=ev.stream, member=stream.member.id,
+                    outcome=ev.outcome))))
+                if ev.outcome == "completed" and ev.party in self.sessions:
+                    out.append(self._send(ev.party, wire.FloorReleased(
+                        talkgroup=tg.id, stream=ev.stream,
+                        ref=ref if ev.party == requester else None)))
+                out.append(RecordEnd(ev.stream, ev.outcome, ev.ended_at))
+            elif isinstance(ev, Revoked):
+                if ev.party in self.sessions:
+                    out.append(self._send(ev.party, wire.FloorRevoked(
+                        talkgroup=tg.id, stream=ev.stream, reason=ev.reason)))
+            elif isinstance(ev, Queued):
+                if ev.party in self.sessions:
+                    out.append(self._send(ev.party, wire.FloorQueued(
+                        talkgroup=tg.id, position=ev.position,
+                        ref=ref if ev.party == requester else None)))
+            elif isinstance(ev, Denied):
+                group.e2e.pop(ev.party, None)
+                if ev.party in self.sessions:
+                    out.append(self._send(ev.party, wire.FloorDenied(
+                        talkgroup=tg.id, code=ev.code, reason=ev.reason,
+                        ref=ref if ev.party == requester else None)))
+            elif isinstance(ev, EmergencyRaised):
+                group.emergency_member = self._member_of(ev.party).id
+                out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
+                    talkgroup=tg.id, member=group.emergency_member, active=True))))
+            elif isinstance(ev, EmergencyCleared):
+                out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
+                    talkgroup=tg.id, member=group.emergency_member, active=False,
+                    by=self._member_of(ev.by).id))))
+                group.emergency_member = ""
+        return out
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _member_group(self, session: Session, tg_id: str) -> _Group:
+        group = self._groups.get(tg_id)
+        if group is None:
+            raise Refused(f"no talkgroup {tg_id!r}", ErrorCode.UNKNOWN_TALKGROUP)
+        assert session.member is not None
+        if session.member.id not in group.tg.members:
+            raise Refused(f"{session.member.name} is not a member of {group.tg.name}",
+                          ErrorCode.NOT_MEMBER)
+        return group
+
+    def _joined_group(self, session: Session, tg_id: str) -> _Group:
+        group = self._member_group(session, tg_id)
+        if tg_id not in session.joined:
+            raise Refused(f"join {group.tg.name} first", ErrorCode.NOT_JOINED)
+        return group
+
+    def _member_of(self, conn: int) -> Member:
+        """Floor events only name parties that are signed in when the event happens."""
+        session = self.sessions.get(conn)
+        if session is None or session.member is None:
+            raise LocalProtocolError(f"floor event for unknown connection {conn}")
+        return session.member
+
+    def _member_conns(self, tg: Talkgroup) -> tuple[int, ...]:
+        return tuple(c for c, s in self.sessions.items()
+                     if s.member is not None and s.member.id in tg.members)
+
+    def _online(self, member_id: str) -> bool:
+        return any(s.member is not None and s.member.id == member_id
+                   for s in self.sessions.values())
+
+    def _member_info(self, member: Member) -> wire.MemberInfo:
+        return wire.MemberInfo(id=member.id, name=member.name, role=member.role.value,
+                               region=member.region)
+
+    def _send(self, conn: int, msg: msgspec.Struct) -> Send:
+        return Send((conn,), wire.encode(msg))
+
+    def _broadcast(self, msg: msgspec.Struct) -> Send:
+        return Send(tuple(c for c, s in self.sessions.items() if s.member is not None),
+                    wire.encode(msg))
+
+    def _error(self, conn: int, code: ErrorCode, message: str,
+               ref: int | None = None) -> Send:
+        self.stats.errors_sent += 1
+        return self._send(conn, wire.Error(code=code.value, message=message, ref=ref))
+
+
+__all__ = ["Close", "Hub", "Output", "RecordEnd", "RecordStart", "Send", "Stats"]
