@@ -255,6 +255,11 @@ class Hub:
         stats.deliveries += len(targets)
         return stream_id, targets
 
+    def audio_error(self, conn: int, exc: ProtocolError) -> list[Output]:
+        """A malformed audio frame: answer it, and close a connection that keeps at it."""
+        session = self.sessions.get(conn)
+        return self._strike(session, exc.code, exc.message) if session else []
+
     def audio_refused(self, conn: int, now: float) -> list[Output]:
         """Tell a sender, at most now and then, that its audio is being dropped."""
         session = self.sessions.get(conn)

@@ -1,8 +1,9 @@
 """Generate the demo speech clips in ``siaga/data/clips`` (run once; the results are committed).
 
-Each clip is synthesised in Bahasa Indonesia by espeak-ng (voice ``id``, a different variant
-and pitch per speaker so talkers are told apart), resampled to 48 kHz mono, encoded with
-Siaga's own :class:`~siaga.audio.OpusEncoder` at 16 kbit/s and muxed to Ogg Opus, so the clips
+Each clip is synthesised in Bahasa Indonesia by espeak-ng (voice ``id``, a different variant,
+pitch and speed per speaker so talkers are told apart), resampled to 48 kHz mono, long pauses
+shortened (so the set stays under 300 KB at 16 kbit/s), encoded with
+Siaga's own :class:`~siaga.audio.OpusEncoder` at a constant 16 kbit/s and muxed to Ogg Opus, so the clips
 are exactly what a Siaga client would put on the wire.
 
 Usage: ``python tools/make_clips.py [--out DIR] [--espeak PATH]``
@@ -15,20 +16,30 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from siaga.audio import encode_pcm, read_audio, write_ogg_opus  # noqa: E402
+from siaga.audio import SAMPLE_RATE, encode_pcm, read_audio, write_ogg_opus  # noqa: E402
+
+#: Constant bitrate: every packet is exactly 40 bytes, which keeps the clip set under 300 KB.
+BITRATE: Final = 16000
+#: Longest pause kept inside a clip, and the amplitude below which a sample counts as silent.
+MAX_PAUSE_S: Final = 0.18
+SILENCE: Final = 200
 
 
 class Speaker(NamedTuple):
     voice: str
     pitch: int
+    speed: int = 180
 
 
-GUBERNUR = Speaker("id+m3", 38)
+GUBERNUR = Speaker("id+m3", 38, 170)
 POLDA = Speaker("id+m7", 30)
 BPBD = Speaker("id+f2", 55)
 
@@ -82,10 +93,33 @@ def clips() -> dict[str, tuple[Speaker, str]]:
 
 def synthesise(espeak: str, speaker: Speaker, text: str, wav: Path) -> None:
     subprocess.run(
-        [espeak, "-v", speaker.voice, "-s", "150", "-p", str(speaker.pitch), "-w", str(wav),
-         text],
+        [espeak, "-v", speaker.voice, "-s", str(speaker.speed), "-p", str(speaker.pitch),
+         "-w", str(wav), text],
         check=True,
     )
+
+
+def tighten(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+    """Trim leading/trailing silence and cap pauses at :data:`MAX_PAUSE_S` to save bytes.
+
+    espeak-ng pauses generously at every comma; a radio operator does not, and every 20 ms of
+    silence still costs an Opus packet.
+    """
+    step = SAMPLE_RATE // 100  # 10 ms
+    limit = round(MAX_PAUSE_S * 100)
+    kept: list[npt.NDArray[np.int16]] = []
+    quiet = 0
+    for start in range(0, len(pcm), step):
+        chunk = pcm[start:start + step]
+        quiet = quiet + 1 if int(np.abs(chunk.astype(np.int32)).max()) < SILENCE else 0
+        if quiet <= limit:
+            kept.append(chunk)
+    out = np.concatenate(kept)
+    loud = np.flatnonzero(np.abs(out.astype(np.int32)) >= SILENCE)
+    if len(loud) == 0:
+        return out
+    lead, tail = SAMPLE_RATE // 20, SAMPLE_RATE // 10  # 50 ms before, 100 ms after
+    return out[max(0, int(loud[0]) - lead):int(loud[-1]) + tail]
 
 
 def main() -> None:
@@ -99,7 +133,7 @@ def main() -> None:
         for name, (speaker, text) in clips().items():
             wav = Path(tmp) / f"{name}.wav"
             synthesise(args.espeak, speaker, text, wav)
-            packets = encode_pcm(read_audio(wav), bitrate=16000)
+            packets = encode_pcm(tighten(read_audio(wav)), bitrate=BITRATE, vbr=False)
             target = args.out / f"{name}.ogg"
             write_ogg_opus(target, packets)
             size = target.stat().st_size

@@ -107,10 +107,15 @@ class OpusEncoder:
     """Speech-tuned Opus encoder producing one packet per 20 ms frame.
 
     ``application=voip`` favours intelligibility at low rates; in-band FEC with an expected loss
-    lets a libopus receiver rebuild a lost frame from the next one.
+    lets a libopus receiver rebuild a lost frame from the next one. VBR spends bits where the
+    speech needs them (averaging a little above ``bitrate``); ``vbr=False`` gives constant
+    ``bitrate / 400``-byte packets when the size must be exact.
     """
 
-    def __init__(self, bitrate: int = 16000, fec: bool = True, expected_loss_pct: int = 10) -> None:
+    def __init__(
+        self, bitrate: int = 16000, fec: bool = True, expected_loss_pct: int = 10,
+        vbr: bool = True,
+    ) -> None:
         if not 6000 <= bitrate <= 510000:
             raise AudioError(f"Opus bitrate {bitrate} outside 6000..510000")
         if not 0 <= expected_loss_pct <= 100:
@@ -121,6 +126,7 @@ class OpusEncoder:
             "frame_duration": str(FRAME_MS),
             "packet_loss": str(expected_loss_pct),
             "fec": "1" if fec else "0",
+            "vbr": "on" if vbr else "off",
         }
         try:
             ctx = av.CodecContext.create("libopus", "w")
@@ -208,9 +214,15 @@ class OpusDecoder:
         return pcm[:FRAME_SAMPLES]
 
 
-def encode_pcm(pcm: npt.NDArray[np.int16], bitrate: int = 16000) -> list[bytes]:
-    """Encode mono 48 kHz PCM into one packet per (zero-padded) 20 ms frame."""
-    encoder = OpusEncoder(bitrate=bitrate)
+def encode_pcm(
+    pcm: npt.NDArray[np.int16], bitrate: int = 16000, vbr: bool = True
+) -> list[bytes]:
+    """Encode mono 48 kHz PCM into one packet per (zero-padded) 20 ms frame.
+
+    The packets hold the input delayed by :data:`PRE_SKIP` samples; the last 6.5 ms of the
+    input are not flushed out (a transmission ends in silence anyway).
+    """
+    encoder = OpusEncoder(bitrate=bitrate, vbr=vbr)
     return [encoder.encode(frame) for frame in frames(pcm)]
 
 

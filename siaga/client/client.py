@@ -1,0 +1,385 @@
+"""The async Python client: what an HT app, a gateway or a test does to use a Siaga network.
+
+::
+
+    async with await Client.connect(url, member="gubernur", device="ht-01") as radio:
+        await radio.join("komando")
+        async with radio.transmit("komando") as tx:      # PTT pressed ... released
+            await tx.send_packets(opus_packets)
+        for heard in radio.heard("komando"):
+            heard.write_wav("reply.wav")
+
+One reader task turns incoming frames into :class:`Reception` objects (one per transmission
+heard) and control messages into events, which :meth:`Client.wait_for` and the optional
+``on_event`` callback expose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self, TypeVar
+
+import msgspec
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .. import wire
+from ..audio.files import write_wav
+from ..audio.jitter import JitterBuffer, Lost
+from ..audio.opus import FRAME_MS, PCM, OpusDecoder
+from ..errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+
+M = TypeVar("M", bound=wire.ServerMessage)
+log = logging.getLogger("siaga.client")
+
+#: How many recent control messages a client keeps for :meth:`Client.wait_for`.
+EVENT_HISTORY = 2000
+
+
+@dataclass(slots=True)
+class Reception:
+    """One transmission as heard by this client: who, where, and the frames with arrival times."""
+
+    talkgroup: str
+    stream: int
+    member: wire.MemberInfo
+    priority: int
+    emergency: bool
+    late: bool
+    started_at: float
+    announced_at: float
+    frames: list[tuple[float, wire.AudioFrame]] = field(default_factory=list)
+    outcome: str | None = None
+    ended_at: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def packets(self) -> list[bytes | None]:
+        """Opus packets in playout order; ``None`` where a frame was lost."""
+        buffer = JitterBuffer()
+        for arrived, frame in self.frames:
+            buffer.push(frame.seq, frame.payload, arrived)
+        buffer.end_stream()
+        return [None if isinstance(p, Lost) else p for p in buffer.drain()]
+
+    def to_pcm(self) -> PCM:
+        decoder = OpusDecoder()
+        parts = [decoder.conceal() if p is None else decoder.decode(p) for p in self.packets()]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+    def write_wav(self, path: str | Path) -> None:
+        write_wav(path, self.to_pcm())
+
+
+class Transmission:
+    """The floor held by this client on one talkgroup: send frames until released or revoked."""
+
+    def __init__(self, client: Client, granted: wire.FloorGranted, requested_at: float,
+                 granted_at: float) -> None:
+        self.client = client
+        self.talkgroup = granted.talkgroup
+        self.number = granted.number
+        self.stream = granted.stream
+        self.limit_ms = granted.limit_ms
+        self.emergency = granted.emergency
+        self.requested_at = requested_at
+        self.granted_at = granted_at
+        self.revoked: str | None = None
+        self.released = False
+        self._seq = 0
+        self._clock_start = granted_at
+
+    @property
+    def access_time(self) -> float:
+        """Seconds from PTT press to grant (3GPP MCPTT KPI 1)."""
+        return self.granted_at - self.requested_at
+
+    @property
+    def active(self) -> bool:
+        return self.revoked is None and not self.released
+
+    async def send(self, payload: bytes, *, end: bool = False) -> bool:
+        """Send one 20 ms packet; returns False (and sends nothing) once the floor is gone."""
+        if not self.active:
+            return False
+        frame = wire.AudioFrame(self.number, self.stream, self._seq, self._seq * FRAME_MS,
+                                payload, wire.FLAG_END if end else 0)
+        self._seq += 1
+        try:
+            await self.client._ws.send(frame.encode())
+        except ConnectionClosed:
+            self.revoked = "connection_lost"
+            return False
+        return True
+
+    async def send_packets(self, packets: Iterable[bytes], *, realtime: bool = True) -> int:
+        """Send packets paced at 20 ms each (as a radio would); stops early if revoked."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sent = 0
+        packets = list(packets)
+        for i, packet in enumerate(packets):
+            if realtime:
+                delay = start + i * FRAME_MS / 1000 - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            if not await self.send(packet, end=i == len(packets) - 1):
+                break
+            sent += 1
+        return sent
+
+    async def release(self) -> None:
+        if not self.active:
+            return
+        self.released = True
+        # The floor may have been revoked while the release was in flight: that is fine.
+        with contextlib.suppress(ConnectionClosed, ConnectionError, Refused):
+            await self.client._request(wire.FloorRelease(talkgroup=self.talkgroup),
+                                       expect=wire.FloorReleased)
+
+
+class Client:
+    """A connection to a Siaga server as one member's device."""
+
+    def __init__(self, ws: ClientConnection, member: str, device: str,
+                 on_event: Callable[[wire.ServerMessage], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._ws = ws
+        self.member = member
+        self.device = device
+        self.on_event = on_event
+        self.clock = clock
+        self.welcome: wire.Welcome | None = None
+        self.receptions: dict[int, Reception] = {}
+        self.heard_log: list[Reception] = []
+        self.transmissions: dict[str, Transmission] = {}
+        self.emergencies: dict[str, str] = {}
+        self.events: deque[tuple[float, wire.ServerMessage]] = deque(maxlen=EVENT_HISTORY)
+        self.frames_received = 0
+        self._refs = itertools.count(1)
+        self._waiters: list[tuple[Callable[[wire.ServerMessage], bool],
+                                  asyncio.Future[wire.ServerMessage]]] = []
+        self._reader: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, url: str, member: str, device: str = "python", *,
+                      on_event: Callable[[wire.ServerMessage], None] | None = None,
+                      timeout: float = 10.0) -> Self:
+        ws = await connect(url, compression=None, max_size=2 * wire.MAX_CONTROL_BYTES,
+                           open_timeout=timeout)
+        client = cls(ws, member, device, on_event)
+        client._reader = asyncio.get_running_loop().create_task(client._read())
+        welcome = await client._request(
+            wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device),
+            expect=wire.Welcome, timeout=timeout)
+        client.welcome = welcome
+        return client
+
+    async def close(self) -> None:
+        for tx in list(self.transmissions.values()):
+            await tx.release()
+        await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- requests ---------------------------------------------------------------------------
+
+    async def join(self, talkgroup: str) -> wire.Joined:
+        return await self._request(wire.Join(talkgroup=talkgroup), expect=wire.Joined)
+
+    async def leave(self, talkgroup: str) -> None:
+        await self._request(wire.Leave(talkgroup=talkgroup), expect=wire.Left)
+
+    async def ping(self) -> float:
+        """Round-trip time to the server, in seconds."""
+        t0 = self.clock()
+        await self._request(wire.Ping(t=t0), expect=wire.Pong)
+        return self.clock() - t0
+
+    async def clear_emergency(self, talkgroup: str) -> None:
+        ref = next(self._refs)
+        await self._send(wire.EmergencyClear(talkgroup=talkgroup, ref=ref))
+        msg = await self.wait_for(lambda m: (isinstance(m, wire.Emergency) and not m.active
+                                             and m.talkgroup == talkgroup)
+                                  or (isinstance(m, wire.Error) and m.ref == ref))
+        if isinstance(msg, wire.Error):
+            raise Refused(msg.message, ErrorCode(msg.code))
+
+    async def request_floor(self, talkgroup: str, *, emergency: bool = False,
+                            wait: bool = True, timeout: float = 60.0,
+                            e2e: str | None = None) -> Transmission:
+        """Press PTT. Returns once granted; raises :class:`Refused` if denied (or queued and
+        ``wait`` is false)."""
+        ref = next(self._refs)
+        requested_at = self.clock()
+
+        def answer(m: wire.ServerMessage) -> bool:
+            if isinstance(m, wire.FloorGranted | wire.FloorDenied):
+                return m.talkgroup == talkgroup
+            if isinstance(m, wire.FloorQueued):
+                return not wait and m.ref == ref
+            return isinstance(m, wire.Error) and m.ref == ref
+
+        waiter = self._waiter(answer)
+        await self._send(wire.FloorRequest(talkgroup=talkgroup, emergency=emergency, ref=ref,
+                                           e2e=e2e))
+        msg = await asyncio.wait_for(waiter, timeout)
+        if isinstance(msg, wire.FloorGranted):
+            tx = Transmission(self, msg, requested_at, self.clock())
+            self.transmissions[talkgroup] = tx
+            return tx
+        if isinstance(msg, wire.FloorQueued):
+            raise Refused(f"queued at position {msg.position}", ErrorCode.FLOOR_BUSY)
+        if isinstance(msg, wire.FloorDenied):
+            raise Refused(msg.reason, ErrorCode(msg.code))
+        assert isinstance(msg, wire.Error)
+        raise Refused(msg.message, ErrorCode(msg.code))
+
+    @contextlib.asynccontextmanager
+    async def transmit(self, talkgroup: str, *, emergency: bool = False,
+                       wait: bool = True) -> AsyncIterator[Transmission]:
+        """Hold PTT for the duration of the block."""
+        tx = await self.request_floor(talkgroup, emergency=emergency, wait=wait)
+        try:
+            yield tx
+        finally:
+            await tx.release()
+            self.transmissions.pop(talkgroup, None)
+
+    async def send_packets(self, talkgroup: str, packets: Iterable[bytes], *,
+                           emergency: bool = False, realtime: bool = True) -> Transmission:
+        """Press PTT, send the packets, release: a whole over-the-air message."""
+        async with self.transmit(talkgroup, emergency=emergency) as tx:
+            await tx.send_packets(packets, realtime=realtime)
+        return tx
+
+    # ---- what was heard ---------------------------------------------------------------------
+
+    def heard(self, talkgroup: str | None = None) -> list[Reception]:
+        return [r for r in self.heard_log if talkgroup is None or r.talkgroup == talkgroup]
+
+    async def wait_for(self, predicate: Callable[[wire.ServerMessage], bool], *,
+                       timeout: float = 30.0, past: bool = False) -> wire.ServerMessage:
+        """Wait for a control message matching ``predicate`` (optionally one already seen)."""
+        if past:
+            for _, msg in self.events:
+                if predicate(msg):
+                    return msg
+        return await asyncio.wait_for(self._waiter(predicate), timeout)
+
+    async def wait_type(self, kind: type[M], *, timeout: float = 30.0,
+                        where: Callable[[M], bool] = lambda m: True) -> M:
+        msg = await self.wait_for(lambda m: isinstance(m, kind) and where(m), timeout=timeout)
+        assert isinstance(msg, kind)
+        return msg
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _waiter(self, predicate: Callable[[wire.ServerMessage], bool]
+                ) -> asyncio.Future[wire.ServerMessage]:
+        future: asyncio.Future[wire.ServerMessage] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, future))
+        return future
+
+    async def _send(self, msg: wire.ClientMessage) -> None:
+        await self._ws.send(wire.encode(msg))
+
+    async def _request(self, msg: wire.ClientMessage, expect: type[M],
+                       timeout: float = 30.0) -> M:
+        """Send ``msg`` with a fresh ``ref`` and return the answer carrying that ``ref``."""
+        ref = next(self._refs)
+        waiter = self._waiter(lambda m: getattr(m, "ref", None) == ref)
+        await self._send(msgspec.structs.replace(msg, ref=ref))
+        answer = await asyncio.wait_for(waiter, timeout)
+        if isinstance(answer, wire.Error):
+            raise Refused(answer.message, ErrorCode(answer.code))
+        if not isinstance(answer, expect):
+            raise LocalProtocolError(f"expected {expect.__name__}, got {type(answer).__name__}")
+        return answer
+
+    async def _read(self) -> None:
+        try:
+            async for data in self._ws:
+                now = self.clock()
+                if isinstance(data, bytes):
+                    self._on_audio(data, now)
+                else:
+                    self._on_control(data, now)
+        except ConnectionClosed:
+            pass
+        finally:
+            for reception in self.receptions.values():
+                reception.outcome = reception.outcome or "connection_lost"
+            for _, future in self._waiters:
+                if not future.done():
+                    future.set_exception(ConnectionError("connection to server closed"))
+            self._waiters.clear()
+            self.closed.set()
+
+    def _on_audio(self, data: bytes, now: float) -> None:
+        try:
+            frame = wire.decode_audio(data)
+        except ProtocolError:
+            return
+        reception = self.receptions.get(frame.stream)
+        if reception is not None:
+            reception.frames.append((now, frame))
+            self.frames_received += 1
+
+    def _on_control(self, data: str, now: float) -> None:
+        try:
+            msg = wire.decode_server(data)
+        except ProtocolError as exc:
+            log.warning("ignoring an invalid message from the server: %s", exc)
+            return
+        if isinstance(msg, wire.TalkerStart):
+            reception = Reception(msg.talkgroup, msg.stream, msg.member, msg.priority,
+                                  msg.emergency, msg.late, msg.started_at, now)
+            self.receptions[msg.stream] = reception
+            self.heard_log.append(reception)
+        elif isinstance(msg, wire.TalkerStop):
+            done = self.receptions.pop(msg.stream, None)
+            if done is not None:
+                done.outcome, done.ended_at = msg.outcome, now
+        elif isinstance(msg, wire.FloorRevoked):
+            tx = self.transmissions.get(msg.talkgroup)
+            if tx is not None and tx.stream == msg.stream:
+                tx.revoked = msg.reason
+        elif isinstance(msg, wire.Emergency):
+            if msg.active:
+                self.emergencies[msg.talkgroup] = msg.member
+            else:
+                self.emergencies.pop(msg.talkgroup, None)
+        self.events.append((now, msg))
+        if self._waiters:
+            remaining = []
+            for predicate, future in self._waiters:
+                if future.done():
+                    continue
+                if predicate(msg):
+                    future.set_result(msg)
+                else:
+                    remaining.append((predicate, future))
+            self._waiters = remaining
+        if self.on_event is not None:
+            self.on_event(msg)

@@ -1,0 +1,191 @@
+"""The asyncio WebSocket server: a thin adapter that moves bytes between sockets and the hub.
+
+Everything the server decides is decided in :class:`siaga.hub.Hub`; this module only reads
+frames, stamps them with the time, carries out the hub's outputs, arms its one timer and records
+frames. A bad frame from one connection is answered (or that connection closed) by the hub; no
+exception from a peer's input reaches the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+
+from .. import wire
+from ..errors import ProtocolError
+from ..hub import Close, Hub, Output, RecordEnd, RecordStart, Send
+from ..roster import Roster
+from ..store import Store
+from .recorder import Recorder
+
+log = logging.getLogger("siaga.server")
+
+#: Seconds a connection may stay silent before saying hello.
+HELLO_TIMEOUT = 10.0
+
+
+class Server:
+    """One Siaga network served on one host and port."""
+
+    def __init__(self, roster: Roster, store: Store, data_dir: Path, *,
+                 host: str = "127.0.0.1", port: int = 8750,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.hub = Hub(roster)
+        self.recorder = Recorder(store, data_dir)
+        self.store = store
+        self.host, self.port = host, port
+        self._clock = clock
+        self._conns: dict[int, ServerConnection] = {}
+        self._ids = itertools.count(1)
+        self._ws: WsServer | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/"
+
+    async def start(self) -> None:
+        recovered = await asyncio.to_thread(self.store.recover_unfinished, self._clock())
+        if recovered:
+            log.warning("marked %d recordings left unfinished by a crash as interrupted",
+                        recovered)
+        self._ws = await serve(
+            self._handle, self.host, self.port,
+            compression=None,  # voice is already compressed; deflate would cost memory per peer
+            max_size=2 * wire.MAX_CONTROL_BYTES,
+            max_queue=64,
+            write_limit=64 * 1024,
+            ping_interval=20, ping_timeout=20,
+        )
+        sock = next(iter(self._ws.sockets))
+        self.port = sock.getsockname()[1]
+        log.info("serving %s on %s", self.hub.roster.network, self.url)
+
+    async def close(self) -> None:
+        """Stop gracefully: end transmissions, finish recordings, then close connections."""
+        self._apply(self.hub.shutdown(self._clock()))
+        if self._timer:
+            self._timer.cancel()
+        if self._ws is not None:
+            self._ws.close()
+            await self._ws.wait_closed()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.recorder.close()
+
+    async def serve_forever(self) -> None:
+        assert self._ws is not None
+        await self._ws.serve_forever()
+
+    # ---- per connection ---------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        conn = next(self._ids)
+        self._conns[conn] = ws
+        hub = self.hub
+        clock = self._clock
+        hub.connect(conn, clock())
+        loop = asyncio.get_running_loop()
+        hello_timer = loop.call_later(HELLO_TIMEOUT, self._hello_overdue, conn)
+        try:
+            async for message in ws:
+                now = clock()
+                if isinstance(message, bytes):
+                    self._audio(conn, message, now)
+                else:
+                    self._apply(hub.receive_text(conn, message, now))
+                    self._rearm()
+        except ConnectionClosed:
+            pass
+        finally:
+            hello_timer.cancel()
+            del self._conns[conn]
+            self._apply(hub.disconnect(conn, clock()))
+            self._rearm()
+
+    def _audio(self, conn: int, data: bytes, now: float) -> None:
+        try:
+            stream, targets = self.hub.route_audio(conn, data, now)
+        except ProtocolError as exc:
+            self._apply(self.hub.audio_error(conn, exc))
+            return
+        if not stream:
+            self._apply(self.hub.audio_refused(conn, now))
+            return
+        if targets:
+            conns = self._conns
+            broadcast([conns[c] for c in targets], data)
+        self.recorder.frame(stream, data, now)
+
+    def _hello_overdue(self, conn: int) -> None:
+        session = self.hub.sessions.get(conn)
+        if session is not None and session.member is None:
+            self._close(conn, 1008, "no hello")
+
+    # ---- carrying out the hub's decisions ---------------------------------------------------
+
+    def _apply(self, outputs: Iterable[Output]) -> None:
+        conns = self._conns
+        for out in outputs:
+            if isinstance(out, Send):
+                if len(out.to) == 1:
+                    ws = conns.get(out.to[0])
+                    if ws is not None:
+                        broadcast((ws,), out.text)
+                elif out.to:
+                    broadcast([conns[c] for c in out.to if c in conns], out.text)
+            elif isinstance(out, RecordStart):
+                self.recorder.start(out)
+            elif isinstance(out, RecordEnd):
+                self.recorder.end(out)
+            elif isinstance(out, Close):
+                self._close(out.conn, out.code, out.reason)
+
+    def _close(self, conn: int, code: int, reason: str) -> None:
+        ws = self._conns.get(conn)
+        if ws is None:
+            return
+        task = asyncio.get_running_loop().create_task(ws.close(code, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _rearm(self) -> None:
+        deadline = self.hub.next_deadline()
+        if deadline == self._armed:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._armed = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - self._clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._armed = None
+        self._apply(self.hub.tick(self._clock()))
+        self._rearm()
+
+
+@contextlib.asynccontextmanager
+async def running_server(roster: Roster, store: Store, data_dir: Path, *,
+                         host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Server]:
+    """Start a server for the duration of a ``with`` block (tests, demo, benchmarks)."""
+    server = Server(roster, store, data_dir, host=host, port=port)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
