@@ -455,10 +455,12 @@ class Hub:
                                        ev.emergency, ev.started_at))
             elif isinstance(ev, Ended):
                 stream = self._streams.pop(ev.stream)
+                # Tell those who were hearing it (not the talker, who never got talker_start).
+                heard = group.targets
                 if group.active is stream:
                     group.active = None
                 group.refresh_targets()
-                out.append(Send(group.targets, wire.encode(wire.TalkerStop(
+                out.append(Send(heard, wire.encode(wire.TalkerStop(
                     talkgroup=tg.id, stream=ev.stream, member=stream.member.id,
                     outcome=ev.outcome))))
                 if ev.outcome == "completed" and ev.party in self.sessions:

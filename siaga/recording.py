@@ -49,10 +49,16 @@ class RecordingWriter:
     def __init__(self, path: StrPath) -> None:
         self.path = Path(path)
         try:
-            self._file: BinaryIO | None = open(self.path, "xb")  # noqa: SIM115 - closed in close()
-            self._file.write(FILE_HEADER.pack(MAGIC, VERSION))
+            file = open(self.path, "xb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise AudioError(f"cannot create recording {self.path}: {exc}") from exc
+        try:
+            file.write(FILE_HEADER.pack(MAGIC, VERSION))
+            file.flush()  # the file is a valid (empty) recording from the start
+        except OSError as exc:
+            file.close()
+            raise AudioError(f"cannot create recording {self.path}: {exc}") from exc
+        self._file: BinaryIO | None = file
         self.frames = 0
 
     def write(self, offset_ms: int, frame: bytes) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from importlib import resources
 from pathlib import Path
@@ -117,6 +117,11 @@ class Roster:
 
     def talkgroups_of(self, member_id: str) -> list[Talkgroup]:
         return [tg for tg in self.talkgroups.values() if member_id in tg.members]
+
+    def with_talkgroup(self, tg: Talkgroup) -> Roster:
+        """A copy with ``tg`` replacing the talkgroup of the same id (e.g. a changed limit)."""
+        groups = {**self.talkgroups, tg.id: tg}
+        return replace(self, talkgroups=groups, by_number={t.number: t for t in groups.values()})
 
     def region_name(self, code: str) -> str:
         region = self.regions.get(code)

@@ -2,8 +2,8 @@
 
 Each clip is synthesised in Bahasa Indonesia by espeak-ng (voice ``id``, a different variant,
 pitch and speed per speaker so talkers are told apart), resampled to 48 kHz mono, long pauses
-shortened (so the set stays under 300 KB at 16 kbit/s), encoded with
-Siaga's own :class:`~siaga.audio.OpusEncoder` at a constant 16 kbit/s and muxed to Ogg Opus, so the clips
+shortened (so the set stays under 300 KB), encoded with Siaga's own
+:class:`~siaga.audio.OpusEncoder` at a constant 16 kbit/s and muxed to Ogg Opus, so the clips
 are exactly what a Siaga client would put on the wire.
 
 Usage: ``python tools/make_clips.py [--out DIR] [--espeak PATH]``

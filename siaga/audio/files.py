@@ -48,6 +48,20 @@ def read_audio(path: StrPath) -> PCM:
     return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
 
 
+def read_opus_packets(path: StrPath) -> list[bytes]:
+    """The Opus packets of an Ogg Opus file as stored, for sending without re-encoding."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path}: no audio stream")
+            stream = container.streams.audio[0]
+            if stream.codec_context.name not in ("opus", "libopus"):
+                raise AudioError(f"{path}: audio is {stream.codec_context.name}, not Opus")
+            return [bytes(p) for p in container.demux(stream) if p.size]
+    except (av.FFmpegError, OSError) as exc:
+        raise AudioError(f"cannot read Opus packets from {path}: {exc}") from exc
+
+
 def write_wav(path: StrPath, pcm: npt.NDArray[np.int16], rate: int = SAMPLE_RATE) -> None:
     """Write mono 16-bit PCM as a plain WAV file (stdlib only: every player reads it)."""
     if pcm.ndim != 1 or pcm.dtype != np.int16:
@@ -95,4 +109,4 @@ def write_ogg_opus(path: StrPath, packets: list[bytes], pre_skip: int = PRE_SKIP
         raise AudioError(f"cannot write Ogg Opus {path}: {exc}") from exc
 
 
-__all__ = ["frames", "opus_head", "read_audio", "write_ogg_opus", "write_wav"]
+__all__ = ["frames", "opus_head", "read_audio", "read_opus_packets", "write_ogg_opus", "write_wav"]

@@ -86,7 +86,7 @@ class Transmission:
     """The floor held by this client on one talkgroup: send frames until released or revoked."""
 
     def __init__(self, client: Client, granted: wire.FloorGranted, requested_at: float,
-                 granted_at: float) -> None:
+                 granted_at: float, queued: bool = False) -> None:
         self.client = client
         self.talkgroup = granted.talkgroup
         self.number = granted.number
@@ -95,14 +95,15 @@ class Transmission:
         self.emergency = granted.emergency
         self.requested_at = requested_at
         self.granted_at = granted_at
+        self.queued = queued  # waited in the queue: access_time then includes the wait
         self.revoked: str | None = None
         self.released = False
         self._seq = 0
-        self._clock_start = granted_at
+        self.sent_at: list[float] = []  # send time of each frame, by sequence number
 
     @property
     def access_time(self) -> float:
-        """Seconds from PTT press to grant (3GPP MCPTT KPI 1)."""
+        """Seconds from PTT press to grant (3GPP MCPTT KPI 1 when not :attr:`queued`)."""
         return self.granted_at - self.requested_at
 
     @property
@@ -116,6 +117,7 @@ class Transmission:
         frame = wire.AudioFrame(self.number, self.stream, self._seq, self._seq * FRAME_MS,
                                 payload, wire.FLAG_END if end else 0)
         self._seq += 1
+        self.sent_at.append(self.client.clock())
         try:
             await self.client._ws.send(frame.encode())
         except ConnectionClosed:
@@ -232,11 +234,14 @@ class Client:
         ``wait`` is false)."""
         ref = next(self._refs)
         requested_at = self.clock()
+        queued = False
 
         def answer(m: wire.ServerMessage) -> bool:
+            nonlocal queued
             if isinstance(m, wire.FloorGranted | wire.FloorDenied):
                 return m.talkgroup == talkgroup
-            if isinstance(m, wire.FloorQueued):
+            if isinstance(m, wire.FloorQueued) and m.talkgroup == talkgroup:
+                queued = True
                 return not wait and m.ref == ref
             return isinstance(m, wire.Error) and m.ref == ref
 
@@ -245,7 +250,7 @@ class Client:
                                            e2e=e2e))
         msg = await asyncio.wait_for(waiter, timeout)
         if isinstance(msg, wire.FloorGranted):
-            tx = Transmission(self, msg, requested_at, self.clock())
+            tx = Transmission(self, msg, requested_at, self.clock(), queued)
             self.transmissions[talkgroup] = tx
             return tx
         if isinstance(msg, wire.FloorQueued):

@@ -1,0 +1,235 @@
+"""The ``siaga`` command: serve a network, talk on it, replay its recordings, run the demo.
+
+``main(argv)`` is the entry point so tests call the CLI directly, in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import SiagaError
+
+app = typer.Typer(
+    name="siaga",
+    help="Siaga — jaringan HT (push-to-talk) untuk pejabat provinsi. "
+         "Push-to-talk radio network for a province's officials.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+recordings_app = typer.Typer(help="Daftar dan ekspor rekaman. List and export recordings.",
+                             no_args_is_help=True)
+app.add_typer(recordings_app, name="recordings")
+
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Data directory (default: $SIAGA_DATA_DIR or ./siaga-data).")]
+RosterFile = Annotated[Path | None, typer.Option(
+    "--roster", help="Roster TOML file (default: the built-in Jambi Province roster).")]
+Lang = Annotated[str, typer.Option("--lang", help="id (Bahasa Indonesia) or en.")]
+
+
+def _run(coro: Coroutine[Any, Any, Any], use_uvloop: bool = False) -> Any:
+    if use_uvloop:
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8750,
+    roster: RosterFile = None,
+    data_dir: DataDir = None,
+    loop: Annotated[str, typer.Option(help="Event loop: asyncio or uvloop.")] = "uvloop",
+) -> None:
+    """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown)."""
+    from .roster import load_roster
+    from .server import Server
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    the_roster = load_roster(roster)
+    directory = resolve_data_dir(data_dir)
+
+    async def main() -> None:
+        store = open_store(directory)
+        server = Server(the_roster, store, directory, host=host, port=port)
+        await server.start()
+        console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
+        stop = asyncio.Event()
+        loop_ = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop_.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        console.print("Menutup server… / shutting down…")
+        await server.close()
+        store.close()
+
+    _run(main(), use_uvloop=loop == "uvloop")
+
+
+@app.command()
+def talk(
+    member: Annotated[str, typer.Option("--as", help="Member id to sign in as.")],
+    talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup id.")],
+    server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
+    wav: Annotated[Path | None, typer.Option(
+        "--send", help="Audio file (WAV or Ogg) to transmit, then exit.")] = None,
+    listen: Annotated[float, typer.Option(help="Seconds to listen when not sending.")] = 30.0,
+    out: Annotated[Path, typer.Option(help="Directory for WAV files of what was heard.")] = Path(
+        "heard"),
+    emergency: Annotated[bool, typer.Option(help="Transmit as an emergency call.")] = False,
+) -> None:
+    """Kirim berkas suara ke talkgroup, atau dengarkan dan rekam. Send audio, or listen."""
+    from .audio.files import read_audio
+    from .audio.opus import encode_pcm
+    from .client import Client
+
+    async def main() -> None:
+        async with await Client.connect(server, member, device=f"cli-{member}") as radio:
+            await radio.join(talkgroup)
+            if wav is not None:
+                packets = encode_pcm(read_audio(wav))
+                tx = await radio.send_packets(talkgroup, packets, emergency=emergency)
+                state = f"dihentikan/cut off: {tx.revoked}" if tx.revoked else "selesai/done"
+                console.print(f"{len(tx.sent_at)}/{len(packets)} paket/packets, "
+                              f"akses/access {tx.access_time * 1000:.1f} ms, {state}")
+                return
+            console.print(f"Mendengarkan/listening {talkgroup} {listen:g} s…")
+            await asyncio.sleep(listen)
+            out.mkdir(parents=True, exist_ok=True)
+            for r in radio.heard(talkgroup):
+                path = out / f"{talkgroup}-{r.stream}-{r.member.id}.wav"
+                r.write_wav(path)
+                console.print(f"{r.member.name}: {len(r.frames)} paket/packets → {path}")
+
+    _run(main())
+
+
+@recordings_app.command("list")
+def recordings_list(
+    data_dir: DataDir = None,
+    talkgroup: Annotated[str | None, typer.Option("--talkgroup", "-t")] = None,
+    member: Annotated[str | None, typer.Option("--member", "-m")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+) -> None:
+    """Daftar rekaman terbaru. List recent recordings, newest first."""
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+
+    store = open_store(resolve_data_dir(data_dir))
+    try:
+        rows = store.list_recordings(talkgroup=talkgroup, member=member, limit=limit)
+    finally:
+        store.close()
+    table = Table("id", "mulai/start", "talkgroup", "pembicara/talker", "prio", "dtk/s",
+                  "hasil/outcome", "paket/frames")
+    for r in rows:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
+        prio = f"{r.priority}{' !' if r.emergency else ''}"
+        dur = f"{r.duration:.1f}" if r.duration is not None else "…"
+        table.add_row(str(r.id), started, r.talkgroup, r.member_name, prio, dur,
+                      r.outcome or "…", str(r.frames))
+    console.print(table)
+
+
+@recordings_app.command("export")
+def recordings_export(
+    rec_id: Annotated[int, typer.Argument(help="Recording id (see `siaga recordings list`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.wav or .ogg/.opus).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Ekspor rekaman ke WAV atau Ogg Opus. Export a recording to WAV or Ogg Opus."""
+    from .recording import export_ogg, export_wav
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+
+    directory = resolve_data_dir(data_dir)
+    store = open_store(directory)
+    try:
+        rec = store.get_recording(rec_id)
+    finally:
+        store.close()
+    src = directory / rec.path
+    suffix = out.suffix.lower()
+    if suffix == ".wav":
+        export_wav(src, out)
+    elif suffix in (".ogg", ".opus"):
+        export_ogg(src, out)
+    else:
+        raise typer.BadParameter("use a .wav, .ogg or .opus file name", param_hint="--out")
+    console.print(f"{rec.member_name} @ {rec.talkgroup} → {out}")
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    lang: Lang = "id",
+    quick: Annotated[bool, typer.Option(help="Shortened scene (for tests).")] = False,
+) -> None:
+    """Simulasi hari pemilu dan banjir. Run the election-day and flood scene (< 1 minute)."""
+    from .demo import run_demo
+    from .store import data_dir as resolve_data_dir
+
+    logging.basicConfig(level=logging.WARNING)
+    _run(run_demo(resolve_data_dir(data_dir), console=console, lang=lang, quick=quick))
+
+
+@app.command()
+def roster(roster_file: RosterFile = None) -> None:
+    """Tampilkan anggota dan talkgroup. Show the roster's members and talkgroups."""
+    from .roster import ROLE_LABEL_ID, load_roster
+
+    r = load_roster(roster_file)
+    console.print(f"[bold]{r.network}[/bold] — {r.province}")
+    members = Table("id", "nama/name", "peran/role", "wilayah/region")
+    for m in r.members.values():
+        members.add_row(m.id, m.name, ROLE_LABEL_ID[m.role], r.region_name(m.region))
+    console.print(members)
+    groups = Table("#", "id", "nama/name", "anggota/members", "bicara/transmit", "batas/limit s")
+    for tg in r.talkgroups.values():
+        groups.add_row(str(tg.number), tg.id, tg.name, str(len(tg.members)),
+                       str(len(tg.transmitters)), f"{tg.time_limit:g}")
+    console.print(groups)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests can call it."""
+    try:
+        result = app(args=argv, prog_name="siaga", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        console.print("dibatalkan / aborted")
+        return 130
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        return int(getattr(exc, "exit_code", 2))
+    except SiagaError as exc:
+        console.print(f"[red]Galat/error {exc.code}:[/red] {exc.message}", highlight=False)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,323 @@
+"""``siaga demo``: an election day with a flood, played on a real server by simulated stations.
+
+Everything here goes through the same public pieces a deployment uses — the server on a
+loopback port, the Python client, real Opus speech clips, the SQLite store and the recording
+files — so the demo is also an end-to-end check. It prints a radio log while it runs and a
+summary at the end (floor access times, relay latency, late entry, recordings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import wire
+from .audio.clips import clip_path
+from .audio.files import read_opus_packets
+from .client import Client, Transmission
+from .errors import Refused
+from .i18n import t
+from .roster import Priority, Roster, load_roster
+from .server import Server
+from .store import Recording, open_store
+
+#: The twelve stations of the brief (governor + 11 heads) plus the agencies in the scene.
+HEADS = ["bupati-kerinci", "bupati-merangin", "bupati-sarolangun", "bupati-batanghari",
+         "bupati-muarojambi", "bupati-tanjabtim", "bupati-tanjabbar", "bupati-tebo",
+         "bupati-bungo", "walikota-kotajambi", "walikota-sungaipenuh"]
+LATE_COMER = "walikota-sungaipenuh"
+AGENCIES = ["polda", "bpbd", "operator-merangin"]
+MONITOR = "operator-provinsi"
+
+
+@dataclass
+class DemoResult:
+    transmissions: list[Transmission] = field(default_factory=list)
+    late_entry_ms: float | None = None
+    relay_ms: list[float] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
+    relayed: int = 0
+    dropped: int = 0
+    duration: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def access_ms(self) -> list[float]:
+        """Access times of requests granted without queueing (MCPTT KPI 1)."""
+        return [tx.access_time * 1000 for tx in self.transmissions if not tx.queued]
+
+    @property
+    def queue_waits(self) -> list[float]:
+        return [tx.access_time for tx in self.transmissions if tx.queued]
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Demo:
+    """The scene. ``quick`` shortens every clip and limit, for tests; the order is the same."""
+
+    def __init__(self, data_dir: Path, console: Console, lang: str = "id",
+                 quick: bool = False) -> None:
+        self.data_dir = data_dir
+        self.console = console
+        self.lang = lang
+        self.quick = quick
+        self.result = DemoResult()
+        self.stations: dict[str, Client] = {}
+        self._t0 = time.monotonic()
+        self._clips: dict[str, list[bytes]] = {}
+        self.limit = 1.5 if quick else 8.0
+        self.roster = self._roster()
+
+    def _roster(self) -> Roster:
+        roster = load_roster()
+        net = roster.talkgroups["merangin"]
+        return roster.with_talkgroup(replace(net, time_limit=self.limit))
+
+    # ---- output -----------------------------------------------------------------------------
+
+    def say(self, tg: str | None, text: str, style: str = "") -> None:
+        stamp = time.monotonic() - self._t0
+        name = self.roster.talkgroups[tg].name.upper() if tg else ""
+        line = f"{int(stamp // 60):02d}:{stamp % 60:04.1f}  {name:<18} {text}"
+        self.result.log.append(line)
+        self.console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
+
+    def scene(self, key: str, **fields: object) -> None:
+        self.console.print()
+        self.say(None, t("scene", self.lang, text=t(key, self.lang, **fields)), "bold cyan")
+
+    def _name(self, member_id: str) -> str:
+        return self.roster.members[member_id].name
+
+    def _monitor_event(self, msg: wire.ServerMessage) -> None:
+        lang = self.lang
+        if isinstance(msg, wire.TalkerStart):
+            tags = ""
+            if msg.emergency:
+                tags = f" [{t('prio_emergency', lang)}]"
+            elif msg.priority == Priority.COMMAND:
+                tags = f" [{t('prio_command', lang)}]"
+            self.say(msg.talkgroup, "▶ " + t("talk_start", lang, who=msg.member.name, tags=tags),
+                     "bold red" if msg.emergency else "green")
+        elif isinstance(msg, wire.TalkerStop):
+            rec = self.stations[MONITOR].heard_log
+            secs = next((r.ended_at - r.announced_at for r in rec
+                         if r.stream == msg.stream and r.ended_at), 0.0)
+            self.say(msg.talkgroup, "■ " + t("talk_stop", lang, who=self._name(msg.member),
+                                             outcome=t(msg.outcome, lang), secs=secs), "dim")
+        elif isinstance(msg, wire.Emergency):
+            if msg.active:
+                self.say(msg.talkgroup, "⚠ " + t("emergency_on", lang, who=self._name(msg.member)),
+                         "bold white on red")
+            else:
+                self.say(msg.talkgroup, "✓ " + t("emergency_off", lang, who=self._name(msg.by)),
+                         "bold green")
+
+    def _station_event(self, member_id: str) -> Callable[[wire.ServerMessage], None]:
+        who = self._name(member_id)
+
+        def on_event(msg: wire.ServerMessage) -> None:
+            lang = self.lang
+            if isinstance(msg, wire.FloorQueued):
+                self.say(msg.talkgroup, "… " + t("queued", lang, who=who, pos=msg.position),
+                         "yellow")
+            elif isinstance(msg, wire.FloorDenied):
+                self.say(msg.talkgroup, "✗ " + t("denied", lang, who=who, reason=msg.reason),
+                         "red")
+            elif isinstance(msg, wire.FloorRevoked):
+                self.say(msg.talkgroup, "✂ " + t("revoked", lang, who=who,
+                                                 reason=t(msg.reason, lang)), "bold magenta")
+        return on_event
+
+    # ---- stations ---------------------------------------------------------------------------
+
+    async def _connect(self, url: str, member_id: str, talkgroups: list[str]) -> Client:
+        on_event = (self._monitor_event if member_id == MONITOR
+                    else self._station_event(member_id))
+        client = await Client.connect(url, member_id, device=f"ht-{member_id}",
+                                      on_event=on_event)
+        self.stations[member_id] = client
+        for tg in talkgroups:
+            await client.join(tg)
+        return client
+
+    def _nets_of(self, member_id: str) -> list[str]:
+        nets = [tg.id for tg in self.roster.talkgroups_of(member_id)]
+        return [n for n in nets if n != "darurat"] + ["darurat"]
+
+    def clip(self, name: str) -> list[bytes]:
+        if name not in self._clips:
+            packets = read_opus_packets(clip_path(name))
+            self._clips[name] = packets[:75] if self.quick else packets
+        return self._clips[name]
+
+    async def talk(self, member_id: str, tg: str, clip: str, *,
+                   emergency: bool = False) -> Transmission | None:
+        client = self.stations[member_id]
+        try:
+            tx = await client.request_floor(tg, emergency=emergency)
+        except Refused:
+            return None
+        self.result.transmissions.append(tx)
+        key = "granted_queued" if tx.queued else "granted"
+        self.say(tg, "  " + t(key, self.lang, who=self._name(member_id),
+                              ms=tx.access_time * 1000, secs=tx.access_time,
+                              limit=round(tx.limit_ms / 1000)), "cyan")
+        await tx.send_packets(self.clip(clip))
+        await tx.release()
+        client.transmissions.pop(tg, None)
+        return tx
+
+    def _after(self, seconds: float, coro: Awaitable[object]) -> asyncio.Task[object]:
+        async def later() -> object:
+            await asyncio.sleep(seconds * (0.25 if self.quick else 1.0))
+            return await coro
+        return asyncio.get_running_loop().create_task(later())
+
+    # ---- the scene --------------------------------------------------------------------------
+
+    async def run(self, url: str) -> None:
+        await self._connect(url, MONITOR, self._nets_of(MONITOR))
+        await self._connect(url, "gubernur", ["komando", "gabungan", "darurat"])
+        for member_id in [h for h in HEADS if h != LATE_COMER] + AGENCIES:
+            await self._connect(url, member_id, self._nets_of(member_id))
+        self.say(None, t("demo_stations", self.lang, n=len(self.stations)))
+
+        # 1. The governor opens the command net; the Merangin operator starts a long report
+        #    on the regency net at the same time; Sungai Penuh comes on the air late.
+        self.scene("scene_open")
+        opening = self._after(0, self.talk("gubernur", "komando", "gubernur_buka"))
+        self.scene("scene_limit", limit=f"{self.limit:g}")
+        logistics = self._after(0.3, self.talk("operator-merangin", "merangin",
+                                               "logistik_panjang"))
+        await asyncio.sleep(2.5 * (0.25 if self.quick else 1.0))
+        await self._late_entry(url)
+        await opening
+
+        # 2. Three regencies answer at once: one talks, two wait in the queue, served in order.
+        self.scene("scene_replies")
+        replies = [self._after(0.05 * i, self.talk(head, "komando", f"lapor_{code}"))
+                   for i, (head, code) in enumerate([
+                       ("bupati-kerinci", "1501"), ("bupati-batanghari", "1504"),
+                       ("walikota-kotajambi", "1571")])]
+
+        # 3. On the joint net the police report, and the governor cuts in with higher priority.
+        police = self._after(1.0, self.talk("polda", "gabungan", "polda_patroli"))
+        await asyncio.sleep(3.5 * (0.25 if self.quick else 1.0))
+        self.scene("scene_preempt")
+        await self.talk("gubernur", "gabungan", "gubernur_potong")
+        await police
+
+        # 4. Flooded Tanjung Jabung Timur raises an emergency on the command net: it takes the
+        #    floor from whoever is talking, and BPBD answers on the joint net.
+        self.scene("scene_emergency")
+        bpbd = self._after(2.0, self.talk("bpbd", "gabungan", "bpbd_jawab"))
+        await self.talk("bupati-tanjabtim", "komando", "darurat_1506", emergency=True)
+        await asyncio.gather(*replies, bpbd, logistics)
+
+        # 5. The governor clears the emergency and closes.
+        self.scene("scene_close")
+        await self.stations["gubernur"].clear_emergency("komando")
+        await self.talk("gubernur", "komando", "gubernur_arahan")
+        await asyncio.sleep(0.3)
+
+    async def _late_entry(self, url: str) -> None:
+        client = await self._connect(url, LATE_COMER, [])
+        joined_at = client.clock()
+        await client.join("komando")
+        for _ in range(200):
+            reception = next((r for r in client.heard("komando") if r.frames), None)
+            if reception is not None:
+                ms = (reception.frames[0][0] - joined_at) * 1000
+                self.result.late_entry_ms = ms
+                self.say("komando", "↘ " + t("late_entry", self.lang,
+                                             who=self._name(LATE_COMER), ms=ms), "yellow")
+                break
+            await asyncio.sleep(0.01)
+        for tg in self._nets_of(LATE_COMER):
+            if tg != "komando":
+                await client.join(tg)
+
+    # ---- results ----------------------------------------------------------------------------
+
+    def collect(self) -> None:
+        sent = {tx.stream: tx.sent_at for tx in self.result.transmissions}
+        for client in self.stations.values():
+            for reception in client.heard_log:
+                times = sent.get(reception.stream)
+                if not times:
+                    continue
+                for arrived, frame in reception.frames:
+                    if frame.seq < len(times):
+                        self.result.relay_ms.append((arrived - times[frame.seq]) * 1000)
+
+    def summary(self) -> Table:
+        r, lang = self.result, self.lang
+        table = Table(title=t("summary", lang), show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        access = r.access_ms
+        outcomes: dict[str, int] = {}
+        for rec in r.recordings:
+            outcomes[rec.outcome or "?"] = outcomes.get(rec.outcome or "?", 0) + 1
+        table.add_row(t("sum_tx", lang), str(len(r.recordings)))
+        table.add_row(t("sum_outcomes", lang),
+                      ", ".join(f"{t(k, lang)}: {v}" for k, v in sorted(outcomes.items())))
+        table.add_row(t("sum_access", lang), f"{_pct(access, 0.5):.1f} / {_pct(access, 0.95):.1f}"
+                                             f" / {max(access, default=float('nan')):.1f} ms")
+        table.add_row(t("sum_relay", lang),
+                      f"{_pct(r.relay_ms, 0.5):.2f} / {_pct(r.relay_ms, 0.95):.2f} / "
+                      f"{max(r.relay_ms, default=float('nan')):.2f} ms "
+                      f"(n={len(r.relay_ms)})")
+        waits = ", ".join(f"{w:.1f}" for w in r.queue_waits) or "-"
+        table.add_row(t("sum_queue", lang), f"{waits} s")
+        late = f"{r.late_entry_ms:.0f} ms" if r.late_entry_ms is not None else "-"
+        table.add_row(t("sum_late", lang), late)
+        table.add_row(t("sum_frames", lang), f"{r.relayed} / {r.dropped}")
+        table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
+        table.add_row(t("sum_duration", lang), f"{r.duration:.1f} s")
+        return table
+
+
+async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str = "id",
+                   quick: bool = False, port: int = 0) -> DemoResult:
+    """Run the whole scene against a fresh server on loopback and return what happened."""
+    console = console or Console()
+    demo = Demo(data_dir, console, lang, quick)
+    console.print(f"[bold]{t('demo_title', lang)}[/bold]")
+    store = open_store(data_dir)
+    started = time.monotonic()
+    since = time.time()
+    server = Server(demo.roster, store, data_dir, port=port)
+    await server.start()
+    console.print(t("demo_server", lang, url=server.url, data=data_dir), highlight=False)
+    try:
+        await demo.run(server.url)
+        demo.collect()
+        for client in demo.stations.values():
+            await client.close()
+    finally:
+        stats = server.hub.stats
+        demo.result.relayed = stats.deliveries
+        demo.result.dropped = stats.dropped_not_holder + stats.dropped_stale + stats.dropped_bad
+        await server.close()
+    demo.result.recordings = await asyncio.to_thread(store.list_recordings, since=since,
+                                                     limit=1000)
+    store.close()
+    demo.result.duration = time.monotonic() - started
+    console.print()
+    console.print(demo.summary())
+    console.print(t("rec_hint", lang, data=data_dir), style="dim", highlight=False)
+    return demo.result
