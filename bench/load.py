@@ -46,6 +46,7 @@ class Stats:
     lat: array = field(default_factory=lambda: array("q"))
     access: list[int] = field(default_factory=list)
     late: list[int] = field(default_factory=list)  # join sent -> first audio frame
+    late_excess: list[int] = field(default_factory=list)  # first frame: recv - max(join, sent)
     late_start: list[int] = field(default_factory=list)  # join sent -> talker_start (Siaga)
     sends: int = 0
     sends_late_5ms: int = 0  # frames sent more than 5 ms after their schedule
@@ -105,6 +106,9 @@ class Worker:
                     if c.late_t0:
                         if st.measuring:
                             st.late.append(t - c.late_t0)
+                            # Excess over the unavoidable wait for the talker's next frame.
+                            st.late_excess.append(
+                                t - max(c.late_t0, int.from_bytes(msg[16:24], "big")))
                         c.late_t0 = 0
                     continue
                 if msg.startswith('{"type":"presence"'):
@@ -198,7 +202,9 @@ class Worker:
             next_t = mono()
             for seq in range(nframes):
                 if late_entry and seq == int(nframes * 0.4):
-                    join_at = next_t + (int(nframes * 0.5) - seq) * FRAME_S
+                    # Mid-transmission, at a random phase of the 20 ms frame cycle.
+                    join_at = (next_t + (int(nframes * 0.5) - seq) * FRAME_S
+                               + random.uniform(0, FRAME_S))
                     tasks.append(asyncio.create_task(self._late_joiner(joiner, tg, join_at)))
                 lag = mono() - next_t
                 if lag < 0:
@@ -225,7 +231,8 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def load(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.st = st = Stats()
+        st = self.st
+        st.__init__()  # type: ignore[misc]  # in place: the readers hold this object
         loop = asyncio.get_running_loop()
         loop.call_later(max(0.0, p["t_measure"] - mono()), setattr, st, "measuring", True)
         loop.call_later(max(0.0, p["t_end"] - mono()), setattr, st, "measuring", False)
@@ -238,6 +245,7 @@ class Worker:
         return {
             "frames": st.frames, "frames_total": st.frames_total,
             "lat": st.lat.tobytes(), "access": st.access, "late": st.late,
+            "late_excess": st.late_excess,
             "late_start": st.late_start, "sends": st.sends, "sends_late_5ms": st.sends_late_5ms,
             "max_send_lag": st.max_send_lag, "resyncs": st.resyncs, "errors": st.errors,
             "error_samples": st.error_samples, "timeouts": st.timeouts,

@@ -77,7 +77,7 @@ class Demo:
         self.stations: dict[str, Client] = {}
         self._t0 = time.monotonic()
         self._clips: dict[str, list[bytes]] = {}
-        self.limit = 1.5 if quick else 8.0
+        self.limit = 1.0 if quick else 8.0
         self.roster = self._roster()
 
     def _roster(self) -> Roster:

@@ -48,7 +48,8 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "demo_server": ("Server berjalan di {url} (data: {data})",
                     "Server running at {url} (data: {data})"),
     "demo_stations": ("{n} stasiun terhubung: gubernur, 11 kepala daerah, Polda, BPBD, operator",
-                      "{n} stations connected: governor, 11 regional heads, police, BPBD, operator"),
+                      "{n} stations connected: governor, 11 regional heads, police, BPBD, "
+                      "operator"),
     "scene": ("— {text} —", "— {text} —"),
     "scene_open": ("Gubernur membuka jaringan komando",
                    "The governor opens the command net"),

@@ -170,7 +170,7 @@ def _playable(path: StrPath) -> list[AudioFrame]:
     return [f for _, f in contents.frames]
 
 
-def _with_gaps(frames: list[AudioFrame]) -> list[bytes | None]:
+def payloads_in_order(frames: list[AudioFrame]) -> list[bytes | None]:
     """Payloads in order, ``None`` for each missing sequence number, repeats and strays dropped.
 
     Sequence numbers are u32 and may wrap, so each is compared by its distance to the last.
@@ -199,7 +199,7 @@ def export_wav(src: StrPath, dst: StrPath) -> None:
     decoder = OpusDecoder()
     chunks: list[PCM] = [
         decoder.conceal() if payload is None else decoder.decode(payload)
-        for payload in _with_gaps(_playable(src))
+        for payload in payloads_in_order(_playable(src))
     ]
     pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
     write_wav(dst, pcm[PRE_SKIP:] if len(pcm) >= FRAME_SAMPLES else pcm)
@@ -213,7 +213,7 @@ def export_ogg(src: StrPath, dst: StrPath) -> None:
     """
     packets: list[bytes] = []
     last_toc = 0x08  # SILK wideband 20 ms, used only if the very first frames are missing
-    for payload in _with_gaps(_playable(src)):
+    for payload in payloads_in_order(_playable(src)):
         if payload is None:
             packets.append(bytes([last_toc & 0xFC]))
         else:
@@ -224,5 +224,5 @@ def export_ogg(src: StrPath, dst: StrPath) -> None:
 
 __all__ = [
     "MAGIC", "VERSION", "RecordingContents", "RecordingWriter", "export_ogg", "export_wav",
-    "read_recording",
+    "payloads_in_order", "read_recording",
 ]

@@ -122,7 +122,11 @@ Outcome = Literal["completed", "preempted", "timed_out", "connection_lost", "int
 
 
 class _Msg(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=True):
-    pass
+    """Client messages: strict, so a typo in a field is an error and not silently ignored."""
+
+
+class _Out(msgspec.Struct, tag_field="type", omit_defaults=True):
+    """Server messages: clients ignore fields they do not know, so servers can add some."""
 
 
 # ---- client -> server ----------------------------------------------------------------------
@@ -192,7 +196,7 @@ class MemberInfo(msgspec.Struct, omit_defaults=True):
     region: str = ""
 
 
-class Welcome(_Msg, tag="welcome"):
+class Welcome(_Out, tag="welcome"):
     v: int
     session: int
     member: MemberInfo
@@ -201,7 +205,7 @@ class Welcome(_Msg, tag="welcome"):
     ref: Ref | None = None
 
 
-class Joined(_Msg, tag="joined"):
+class Joined(_Out, tag="joined"):
     talkgroup: str
     number: int
     online: list[str]
@@ -209,12 +213,12 @@ class Joined(_Msg, tag="joined"):
     ref: Ref | None = None
 
 
-class Left(_Msg, tag="left"):
+class Left(_Out, tag="left"):
     talkgroup: str
     ref: Ref | None = None
 
 
-class FloorGranted(_Msg, tag="floor_granted"):
+class FloorGranted(_Out, tag="floor_granted"):
     talkgroup: str
     number: int
     stream: int
@@ -224,20 +228,20 @@ class FloorGranted(_Msg, tag="floor_granted"):
     ref: Ref | None = None
 
 
-class FloorQueued(_Msg, tag="floor_queued"):
+class FloorQueued(_Out, tag="floor_queued"):
     talkgroup: str
     position: int
     ref: Ref | None = None
 
 
-class FloorDenied(_Msg, tag="floor_denied"):
+class FloorDenied(_Out, tag="floor_denied"):
     talkgroup: str
     code: str
     reason: str
     ref: Ref | None = None
 
 
-class FloorRevoked(_Msg, tag="floor_revoked"):
+class FloorRevoked(_Out, tag="floor_revoked"):
     """The server took the floor away; the talker must stop sending."""
 
     talkgroup: str
@@ -245,13 +249,13 @@ class FloorRevoked(_Msg, tag="floor_revoked"):
     reason: FloorReason
 
 
-class FloorReleased(_Msg, tag="floor_released"):
+class FloorReleased(_Out, tag="floor_released"):
     talkgroup: str
     stream: int
     ref: Ref | None = None
 
 
-class TalkerStart(_Msg, tag="talker_start"):
+class TalkerStart(_Out, tag="talker_start"):
     talkgroup: str
     number: int
     stream: int
@@ -263,32 +267,32 @@ class TalkerStart(_Msg, tag="talker_start"):
     e2e: str | None = None
 
 
-class TalkerStop(_Msg, tag="talker_stop"):
+class TalkerStop(_Out, tag="talker_stop"):
     talkgroup: str
     stream: int
     member: str
     outcome: Outcome
 
 
-class Presence(_Msg, tag="presence"):
+class Presence(_Out, tag="presence"):
     member: str
     online: bool
 
 
-class Emergency(_Msg, tag="emergency"):
+class Emergency(_Out, tag="emergency"):
     talkgroup: str
     member: str
     active: bool
     by: str = ""
 
 
-class Error(_Msg, tag="error"):
+class Error(_Out, tag="error"):
     code: str
     message: str
     ref: Ref | None = None
 
 
-class Pong(_Msg, tag="pong"):
+class Pong(_Out, tag="pong"):
     t: float = 0.0
     server_time: float = 0.0
     ref: Ref | None = None

@@ -34,9 +34,9 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import wire
 from ..audio.files import write_wav
-from ..audio.jitter import JitterBuffer, Lost
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
 from ..errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+from ..recording import payloads_in_order
 
 M = TypeVar("M", bound=wire.ServerMessage)
 log = logging.getLogger("siaga.client")
@@ -66,12 +66,8 @@ class Reception:
         return self.outcome is not None
 
     def packets(self) -> list[bytes | None]:
-        """Opus packets in playout order; ``None`` where a frame was lost."""
-        buffer = JitterBuffer()
-        for arrived, frame in self.frames:
-            buffer.push(frame.seq, frame.payload, arrived)
-        buffer.end_stream()
-        return [None if isinstance(p, Lost) else p for p in buffer.drain()]
+        """Opus packets in sequence order; ``None`` where a frame was lost."""
+        return payloads_in_order([frame for _, frame in self.frames])
 
     def to_pcm(self) -> PCM:
         decoder = OpusDecoder()

@@ -1,0 +1,163 @@
+"""The ``siaga`` command, called in process through ``siaga.cli.main``.
+
+These tests are synchronous: the CLI runs its own event loop, and a real server for it runs in
+a background thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siaga.audio.files import read_audio, write_wav
+from siaga.audio.opus import SAMPLE_RATE
+from siaga import cli
+from siaga.cli import main
+from siaga.recording import read_recording
+from siaga.roster import load_roster
+from siaga.server import Server
+from siaga.store import open_store
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are checked for whole names, so do not let Rich wrap them at 80 columns."""
+    monkeypatch.setattr(cli.console, "width", 200)
+
+
+@pytest.fixture
+def threaded_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
+    """A real server on loopback, in its own thread and event loop."""
+    data = tmp_path / "srv"
+    store = open_store(data)
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    server = Server(load_roster(), store, data, port=0)
+    stop: asyncio.Event | None = None
+
+    async def run() -> None:
+        nonlocal stop
+        stop = asyncio.Event()
+        await server.start()
+        ready.set()
+        await stop.wait()
+        await server.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield server, data
+    finally:
+        assert stop is not None
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+        store.close()
+
+
+def tone_wav(path: Path, seconds: float = 1.0) -> Path:
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
+    write_wav(path, (np.sin(2 * np.pi * 330 * t) * 8000).astype(np.int16))
+    return path
+
+
+def test_help_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert main(["no-such-command"]) == 2
+
+
+def test_roster_lists_jambi(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["roster"]) == 0
+    out = capsys.readouterr().out
+    assert "Gubernur Jambi" in out and "Komando Provinsi" in out and "Sungai Penuh" in out
+
+
+def test_bad_roster_file_is_a_clear_error(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[network]\nname = "x"\nprovince = "y"\n[[members]]\nid = "a"\nname = "A"\n'
+                   'role = "wizard"\n')
+    assert main(["roster", "--roster", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "config" in out and "role" in out
+
+
+def test_talk_send_and_listen_then_export(threaded_server: tuple[Server, Path], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    server, data = threaded_server
+    wav = tone_wav(tmp_path / "pesan.wav", 1.0)
+    heard_dir = tmp_path / "heard"
+    listener = threading.Thread(target=main, args=([
+        "talk", "--as", "bupati-kerinci", "-t", "komando", "--server", server.url,
+        "--listen", "2.5", "--out", str(heard_dir)],))
+    listener.start()
+    time.sleep(0.8)  # let the listener join before the call starts
+    assert main(["talk", "--as", "gubernur", "-t", "komando", "--server", server.url,
+                 "--send", str(wav)]) == 0
+    listener.join(15)
+    assert not listener.is_alive()
+    files = list(heard_dir.glob("komando-*-gubernur.wav"))
+    assert len(files) == 1
+    heard = read_audio(files[0])
+    assert abs(len(heard) / SAMPLE_RATE - 1.0) < 0.1
+    assert np.sqrt(np.mean(heard.astype(float) ** 2)) > 1000
+
+    capsys.readouterr()
+    assert main(["recordings", "list", "--data-dir", str(data)]) == 0
+    listing = capsys.readouterr().out
+    assert "Gubernur Jambi" in listing and "completed" in listing
+
+    store = open_store(data)
+    try:
+        [rec] = store.list_recordings()
+    finally:
+        store.close()
+    assert read_recording(data / rec.path).frames
+    out_wav = tmp_path / "export.wav"
+    out_ogg = tmp_path / "export.ogg"
+    assert main(["recordings", "export", str(rec.id), "-o", str(out_wav),
+                 "--data-dir", str(data)]) == 0
+    assert main(["recordings", "export", str(rec.id), "-o", str(out_ogg),
+                 "--data-dir", str(data)]) == 0
+    for path in (out_wav, out_ogg):
+        assert abs(len(read_audio(path)) / SAMPLE_RATE - 1.0) < 0.1
+    assert main(["recordings", "export", str(rec.id), "-o", str(tmp_path / "x.mp3"),
+                 "--data-dir", str(data)]) == 2
+    assert main(["recordings", "export", "999", "-o", str(out_wav),
+                 "--data-dir", str(data)]) == 1
+
+
+def test_talk_as_unknown_member_fails_cleanly(threaded_server: tuple[Server, Path],
+                                              tmp_path: Path) -> None:
+    server, _ = threaded_server
+    wav = tone_wav(tmp_path / "x.wav", 0.2)
+    assert main(["talk", "--as", "penyusup", "-t", "komando", "--server", server.url,
+                 "--send", str(wav)]) == 1
+
+
+def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "demo"
+    assert main(["demo", "--quick", "--data-dir", str(data), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("queued, position 1", "cut off — transmit time limit reached",
+                     "cut off — pre-empted", "EMERGENCY from Bupati Tanjung Jabung Timur",
+                     "late entry", "Emergency cleared by Gubernur Jambi", "Summary"):
+        assert expected in out, expected
+    store = open_store(data)
+    try:
+        recordings = store.list_recordings(limit=100)
+    finally:
+        store.close()
+    outcomes = {r.outcome for r in recordings}
+    assert {"completed", "preempted", "timed_out"} <= outcomes
+    assert any(r.emergency for r in recordings)
+    assert all((data / r.path).is_file() for r in recordings)
