@@ -93,6 +93,8 @@ class Config:
         if not line.startswith("READY "):
             self.stop()
             raise RuntimeError(f"{self.kind} server did not start: {self.server_log()}")
+        if self.args.pin:
+            os.sched_setaffinity(self.proc.pid, {0})
         return int(line.split()[1])
 
     def server_log(self) -> str:
@@ -111,6 +113,8 @@ class Config:
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
             p.start()
+            if a.pin:
+                os.sched_setaffinity(p.pid, set(range(1, os.cpu_count() or 2)))
             self.workers.append((p, parent))
 
     def ask_all(self, cmd: str, arg: Any, timeout: float) -> list[Any]:
@@ -481,6 +485,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds to wait before reading RSS after connecting")
     ap.add_argument("--loops", default="asyncio,uvloop", help="server event loops to run")
     ap.add_argument("--servers", default="siaga,echo", help="servers to run")
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                    help="pin the server to CPU 0 and the load generator to the other CPUs "
+                    "(default on; --no-pin lets the kernel share all CPUs)")
     ap.add_argument("--no-late-entry", action="store_true", help="skip late-entry joins")
     ap.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS.relative_to(ROOT)}")
     ap.add_argument("--json", help="also write the raw results to this JSON file")

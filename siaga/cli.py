@@ -96,10 +96,15 @@ def talk(
     out: Annotated[Path, typer.Option(help="Directory for WAV files of what was heard.")] = Path(
         "heard"),
     emergency: Annotated[bool, typer.Option(help="Transmit as an emergency call.")] = False,
+    live: Annotated[Path | None, typer.Option(
+        help="Also write what the loudspeaker would play (jitter buffer, concealment) to this "
+             "WAV file.")] = None,
 ) -> None:
     """Kirim berkas suara ke talkgroup, atau dengarkan dan rekam. Send audio, or listen."""
-    from .audio.files import read_audio
-    from .audio.opus import encode_pcm
+    import numpy as np
+
+    from .audio.files import read_audio, write_wav
+    from .audio.opus import PCM, encode_pcm
     from .client import Client
 
     async def main() -> None:
@@ -113,7 +118,14 @@ def talk(
                               f"akses/access {tx.access_time * 1000:.1f} ms, {state}")
                 return
             console.print(f"Mendengarkan/listening {talkgroup} {listen:g} s…")
-            await asyncio.sleep(listen)
+            if live is None:
+                await asyncio.sleep(listen)
+            else:
+                chunks: list[PCM] = []
+                player = await radio.play(talkgroup, chunks.append, listen)
+                write_wav(live, np.concatenate(chunks))
+                console.print(f"Siaran langsung/live: {player.frames_played} paket/packets, "
+                              f"{player.frames_concealed} disamarkan/concealed → {live}")
             out.mkdir(parents=True, exist_ok=True)
             for r in radio.heard(talkgroup):
                 path = out / f"{talkgroup}-{r.stream}-{r.member.id}.wav"

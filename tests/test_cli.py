@@ -97,7 +97,7 @@ def test_talk_send_and_listen_then_export(threaded_server: tuple[Server, Path], 
     heard_dir = tmp_path / "heard"
     listener = threading.Thread(target=main, args=([
         "talk", "--as", "bupati-kerinci", "-t", "komando", "--server", server.url,
-        "--listen", "2.5", "--out", str(heard_dir)],))
+        "--listen", "2.5", "--out", str(heard_dir), "--live", str(tmp_path / "live.wav")],))
     listener.start()
     time.sleep(0.8)  # let the listener join before the call starts
     assert main(["talk", "--as", "gubernur", "-t", "komando", "--server", server.url,
@@ -109,6 +109,10 @@ def test_talk_send_and_listen_then_export(threaded_server: tuple[Server, Path], 
     heard = read_audio(files[0])
     assert abs(len(heard) / SAMPLE_RATE - 1.0) < 0.1
     assert np.sqrt(np.mean(heard.astype(float) ** 2)) > 1000
+    live = read_audio(tmp_path / "live.wav")  # the loudspeaker: silence, the call, silence
+    assert abs(len(live) / SAMPLE_RATE - 2.5) < 0.1
+    loud = np.abs(live.reshape(-1, 960).astype(float)).mean(axis=1) > 500
+    assert 0.8 < loud.sum() * 0.02 < 1.2
 
     capsys.readouterr()
     assert main(["recordings", "list", "--data-dir", str(data)]) == 0

@@ -37,6 +37,7 @@ from ..audio.files import write_wav
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
 from ..errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
 from ..recording import payloads_in_order
+from .player import Player
 
 M = TypeVar("M", bound=wire.ServerMessage)
 log = logging.getLogger("siaga.client")
@@ -165,6 +166,7 @@ class Client:
         self.emergencies: dict[str, str] = {}
         self.events: deque[tuple[float, wire.ServerMessage]] = deque(maxlen=EVENT_HISTORY)
         self.frames_received = 0
+        self.players: dict[str, Player] = {}
         self._refs = itertools.count(1)
         self._waiters: list[tuple[Callable[[wire.ServerMessage], bool],
                                   asyncio.Future[wire.ServerMessage]]] = []
@@ -276,6 +278,22 @@ class Client:
 
     # ---- what was heard ---------------------------------------------------------------------
 
+    async def play(self, talkgroup: str, sink: Callable[[PCM], None], seconds: float) -> Player:
+        """Play a joined talkgroup live for ``seconds``: ``sink`` gets 20 ms of PCM per tick,
+        through a jitter buffer with loss concealment (silence between transmissions)."""
+        player = self.players[talkgroup] = Player(talkgroup)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            for tick in range(round(seconds * 1000 / FRAME_MS)):
+                delay = start + tick * FRAME_MS / 1000 - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                sink(player.tick(self.clock()))
+        finally:
+            del self.players[talkgroup]
+        return player
+
     def heard(self, talkgroup: str | None = None) -> list[Reception]:
         return [r for r in self.heard_log if talkgroup is None or r.talkgroup == talkgroup]
 
@@ -346,6 +364,9 @@ class Client:
         if reception is not None:
             reception.frames.append((now, frame))
             self.frames_received += 1
+            player = self.players.get(reception.talkgroup)
+            if player is not None:
+                player.push(frame, now)
 
     def _on_control(self, data: str, now: float) -> None:
         try:
@@ -362,6 +383,9 @@ class Client:
             done = self.receptions.pop(msg.stream, None)
             if done is not None:
                 done.outcome, done.ended_at = msg.outcome, now
+            player = self.players.get(msg.talkgroup)
+            if player is not None:
+                player.end(msg.stream)
         elif isinstance(msg, wire.FloorRevoked):
             tx = self.transmissions.get(msg.talkgroup)
             if tx is not None and tx.stream == msg.stream:
