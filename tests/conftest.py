@@ -47,7 +47,7 @@ def store(data_dir: Path) -> Iterator[Store]:
 
 
 class ServerFactory(Protocol):
-    def __call__(self, roster: Roster | None = None) -> Awaitable[Server]: ...
+    def __call__(self, custom: Roster | None = None) -> Awaitable[Server]: ...
 
 
 @pytest.fixture

@@ -75,7 +75,10 @@ async def pair(server: Server, store: Store, data_dir: Path, connect: Connect,
 async def raw(server: Server, member: str | None = "bupati-merangin",
               join: str | None = TG) -> AsyncIterator[ClientConnection]:
     """A bare WebSocket, optionally signed in and joined, for sending anything at all."""
-    async with ws_connect(server.url, compression=None, max_size=2**20) as ws:
+    # max_queue=None: a test that does not read every answer must not stall the closing
+    # handshake behind them.
+    async with ws_connect(server.url, compression=None, max_size=2**20,
+                          max_queue=None) as ws:
         if member is not None:
             await ws.send(wire.encode(wire.Hello(v=1, member=member, device="raw")))
             await expect(ws, wire.Welcome)
@@ -332,6 +335,9 @@ async def test_flood_during_a_transmission(pair: Pair) -> None:
             lambda m: isinstance(m, wire.TalkerStop) and m.stream == tx.stream, timeout=WAIT,
             past=True)
         assert isinstance(stop, wire.TalkerStop) and stop.outcome == "completed"
+        codes = [(await error(ws)).code for _ in range(40)]
+        assert sorted(set(codes)) == ["bad_frame", "not_member"]
+        await still_open(ws)
     [heard] = [r for r in pair.listener.heard(TG) if r.stream == tx.stream]
     assert [f.payload for _, f in heard.frames] == pair.packets[:20]
     pair.talks += 1

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from siaga import cli
 from siaga.audio.files import read_audio, write_wav
 from siaga.audio.opus import SAMPLE_RATE
-from siaga import cli
 from siaga.cli import main
 from siaga.recording import read_recording
 from siaga.roster import load_roster

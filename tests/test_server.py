@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -122,7 +123,7 @@ async def test_scan_list_separates_talkgroups(
     assert from_k.ended_at is not None and from_m.ended_at is not None
     assert from_m.announced_at < from_k.ended_at and from_k.announced_at < from_m.ended_at
     arrivals = sorted([(t, "k") for t, _ in from_k.frames] + [(t, "m") for t, _ in from_m.frames])
-    switches = sum(1 for x, y in zip(arrivals, arrivals[1:], strict=False) if x[1] != y[1])
+    switches = sum(1 for x, y in itertools.pairwise(arrivals) if x[1] != y[1])
     assert switches >= 4
 
 

@@ -183,9 +183,13 @@ class Client:
                            open_timeout=timeout)
         client = cls(ws, member, device, on_event)
         client._reader = asyncio.get_running_loop().create_task(client._read())
-        welcome = await client._request(
-            wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device),
-            expect=wire.Welcome, timeout=timeout)
+        try:
+            welcome = await client._request(
+                wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device),
+                expect=wire.Welcome, timeout=timeout)
+        except BaseException:
+            await client.close()  # do not leak the socket and the reader task
+            raise
         client.welcome = welcome
         return client
 
@@ -246,17 +250,29 @@ class Client:
         waiter = self._waiter(answer)
         await self._send(wire.FloorRequest(talkgroup=talkgroup, emergency=emergency, ref=ref,
                                            e2e=e2e))
-        msg = await asyncio.wait_for(waiter, timeout)
+        try:
+            msg = await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            await self._withdraw(talkgroup)
+            raise
         if isinstance(msg, wire.FloorGranted):
             tx = Transmission(self, msg, requested_at, self.clock(), queued)
             self.transmissions[talkgroup] = tx
             return tx
         if isinstance(msg, wire.FloorQueued):
+            # Not waiting means giving up the place in the queue too; otherwise the floor
+            # would later be granted to a client that no longer wants it.
+            await self._withdraw(talkgroup)
             raise Refused(f"queued at position {msg.position}", ErrorCode.FLOOR_BUSY)
         if isinstance(msg, wire.FloorDenied):
             raise Refused(msg.reason, ErrorCode(msg.code))
         assert isinstance(msg, wire.Error)
         raise Refused(msg.message, ErrorCode(msg.code))
+
+    async def _withdraw(self, talkgroup: str) -> None:
+        """Take back a queued floor request (the server answers a withdrawal with nothing)."""
+        with contextlib.suppress(ConnectionClosed):
+            await self._send(wire.FloorRelease(talkgroup=talkgroup))
 
     @contextlib.asynccontextmanager
     async def transmit(self, talkgroup: str, *, emergency: bool = False,
