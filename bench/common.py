@@ -65,6 +65,14 @@ def proc_cpu_seconds(pid: int) -> float:
     return ticks / _CLK_TCK
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat, softirq and steal included."""
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:9]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    return float(sum(vals) - idle), float(sum(vals))
+
+
 def proc_rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -19,6 +19,7 @@ Times across processes are ``time.monotonic()`` (CLOCK_MONOTONIC); frame latenci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -255,10 +256,8 @@ class Worker:
     async def close(self) -> None:
         async def one(c: Conn) -> None:
             if c.ws is not None:
-                try:
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(c.ws.close(), 2)
-                except Exception:
-                    pass
         await asyncio.gather(*(one(c) for c in self.conns.values()))
 
 

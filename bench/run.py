@@ -41,7 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import FRAME_S, PAYLOAD_BYTES, proc_cpu_seconds, proc_rss_bytes  # noqa: E402
+from common import FRAME_S, PAYLOAD_BYTES, machine_cpu, proc_cpu_seconds, proc_rss_bytes  # noqa: E402
 from load import worker_main  # noqa: E402
 
 ROOT = HERE.parent
@@ -204,9 +204,11 @@ class Config:
         time.sleep(max(0.0, t_measure - mono()))
         cpu0 = proc_cpu_seconds(pid)
         wcpu0 = [proc_cpu_seconds(p.pid) for p, _ in self.workers]
+        mcpu0 = machine_cpu()
         time.sleep(max(0.0, t_end - mono()))
         cpu1 = proc_cpu_seconds(pid)
         wcpu1 = [proc_cpu_seconds(p.pid) for p, _ in self.workers]
+        mcpu1 = machine_cpu()
         results = self.collect(a.tx_seconds + 60)
         lat = np.concatenate([np.frombuffer(r["lat"], dtype=np.int64) for r in results])
         frames = sum(r["frames"] for r in results)
@@ -218,6 +220,7 @@ class Config:
             "server_cpu_s": cpu,
             "server_cpu_util": cpu / a.duration,
             "workers_cpu_util": (sum(wcpu1) - sum(wcpu0)) / a.duration,
+            "machine_busy": (mcpu1[0] - mcpu0[0]) / max(1.0, mcpu1[1] - mcpu0[1]),
             "deliveries_per_cpu_s": frames / cpu if cpu > 0 else float("nan"),
             "relay": pct(lat),
             "access": pct([x for r in results for x in r["access"]]),
@@ -320,6 +323,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
         row("late entry, join -> first frame p50 / p99 (ms)",
             lambda r: f"{_f(main_phase(r)['late']['p50'], 1)} / "
             f"{_f(main_phase(r)['late']['p99'], 1)}"),
+        row("late entry, excess over the wait for the next frame p50 / p99 (ms)",
+            lambda r: f"{_f(main_phase(r)['late_excess']['p50'])} / "
+            f"{_f(main_phase(r)['late_excess']['p99'])}"),
         row("late entry, join -> talker_start p50 / p99 (ms)",
             lambda r: (f"{_f(main_phase(r)['late_start']['p50'])} / "
                        f"{_f(main_phase(r)['late_start']['p99'])}")
@@ -331,6 +337,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
         row("server CPU (cores busy)", lambda r: f"{main_phase(r)['server_cpu_util']:.2f}"),
         row("load-generator CPU (cores busy)",
             lambda r: f"{main_phase(r)['workers_cpu_util']:.2f}"),
+        row("whole machine CPU busy (incl. kernel softirq)",
+            lambda r: f"{main_phase(r)['machine_busy']:.0%}"),
         row("generator sends > 5 ms late", lambda r:
             f"{main_phase(r)['sends_late_5ms'] / max(1, main_phase(r)['sends']):.1%}"),
         row("RSS per idle connection (KiB)", lambda r: f"{r['kib_per_conn']:.1f}"),
@@ -345,8 +353,9 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
     if len(args.sweep) > 1:
         lines += ["## Load sweep", "",
                   "| talkgroups transmitting | server (loop) | delivered/s | server cores busy "
-                  "| deliveries per CPU-s | relay p50 / p99 (ms) | access p50 / p99 (ms) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| generator cores busy | deliveries per CPU-s | relay p50 / p99 (ms) "
+                  "| access p50 / p99 (ms) | late-entry excess p50 / p99 (ms) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for i, active_n in enumerate(args.sweep):
             for k, lp in cols:
                 r = _by(results, k, lp)
@@ -354,9 +363,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
                 ph = r["phases"][i]
                 lines.append(
                     f"| {active_n} | {k} ({lp}) | {ph['delivered_per_s']:,.0f} | "
-                    f"{ph['server_cpu_util']:.2f} | {ph['deliveries_per_cpu_s']:,.0f} | "
+                    f"{ph['server_cpu_util']:.2f} | {ph['workers_cpu_util']:.2f} | "
+                    f"{ph['deliveries_per_cpu_s']:,.0f} | "
                     f"{_f(ph['relay']['p50'])} / {_f(ph['relay']['p99'])} | "
-                    f"{_f(ph['access']['p50'])} / {_f(ph['access']['p99'])} |")
+                    f"{_f(ph['access']['p50'])} / {_f(ph['access']['p99'])} | "
+                    f"{_f(ph['late_excess']['p50'])} / {_f(ph['late_excess']['p99'])} |")
         lines.append("")
 
     lines += ["## Targets", "",
@@ -392,8 +403,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
                  f"{main_phase(s)['deliveries_per_cpu_s']:,.0f}")),
         trow(f"<= {TARGET_KIB_PER_CONN:g} KiB per idle connection", lambda s, e: verdict(
             s["kib_per_conn"] <= TARGET_KIB_PER_CONN, f"{s['kib_per_conn']:.1f} KiB")),
-        trow("offered load delivered in full (>= 99%)", lambda s, e: verdict(
-            main_phase(s)["delivered_per_s"] >= 0.99 * main_phase(s)["offered_per_s"] * 0.97,
+        trow("nominal load delivered (>= 95%)", lambda s, e: verdict(
+            main_phase(s)["delivered_per_s"] >= 0.95 * main_phase(s)["offered_per_s"],
             f"{main_phase(s)['delivered_per_s'] / main_phase(s)['offered_per_s']:.0%} "
             "of nominal")),
         "",
@@ -419,32 +430,58 @@ def notes(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
              "numbers are not directly comparable: compare within each table.", ""]
     lines += ["## What limits the numbers", ""]
     for r in results:
+        ph = r["phases"][-1]
+        busy = ph["server_cpu_util"] + ph["workers_cpu_util"]
+        if ph["machine_busy"] >= 0.85:
+            lines.append(
+                f"- {r['kind']} ({r['loop']}) at {ph['active']} talkgroups: the whole machine was "
+                f"{ph['machine_busy']:.0%} busy (server {ph['server_cpu_util']:.2f} + generator "
+                f"{ph['workers_cpu_util']:.2f} = {busy:.2f} cores in process time; the rest is "
+                "mostly loopback TCP softirq work that /proc/<pid>/stat does not charge to any "
+                "process), so the rig was saturated: latencies at this load include waiting for a "
+                "CPU in the generator and the kernel as well as in the server.")
+    for r in results:
         if r["kind"] != "siaga":
             continue
         ph = r["phases"][-1]
         e = _by(results, "echo", r["loop"])
         if e:
-            ratio = e["phases"][-1]["deliveries_per_cpu_s"] / ph["deliveries_per_cpu_s"]
+            eph = e["phases"][-1]
+            ratio = eph["deliveries_per_cpu_s"] / ph["deliveries_per_cpu_s"]
             lines.append(
-                f"- {r['loop']}: the echo baseline delivers {ratio:.2f}x as many frames per "
-                f"CPU-second as Siaga ({e['phases'][-1]['deliveries_per_cpu_s']:,.0f} vs "
-                f"{ph['deliveries_per_cpu_s']:,.0f}); Siaga's server was "
-                f"{ph['server_cpu_util']:.0%} busy and the load generator used "
-                f"{ph['workers_cpu_util']:.2f} cores at {ph['active']} talkgroups.")
+                f"- {r['loop']}: per server CPU-second the echo baseline delivers {ratio:.2f}x "
+                f"what Siaga does ({eph['deliveries_per_cpu_s']:,.0f} vs "
+                f"{ph['deliveries_per_cpu_s']:,.0f}). Connecting {r['idle_conns']} clients took "
+                f"{r['connect_idle_s']:.1f} s on Siaga vs {e['connect_idle_s']:.1f} s on the "
+                "baseline: every hello broadcasts a presence message to every signed-in "
+                "session and scans all sessions (duplicate-device check, `_online`), which is "
+                "O(N) per hello and O(N^2) for N clients signing in.")
+            lo, elo = r["phases"][0], e["phases"][0]
+            lines.append(
+                f"- {r['loop']}, lightest phase ({lo['active']} talkgroups, nothing saturated): "
+                f"relay p50/p99 Siaga {_f(lo['relay']['p50'])}/{_f(lo['relay']['p99'])} ms vs "
+                f"baseline {_f(elo['relay']['p50'])}/{_f(elo['relay']['p99'])} ms; access "
+                f"p50/p99 Siaga {_f(lo['access']['p50'])}/{_f(lo['access']['p99'])} ms vs "
+                f"baseline {_f(elo['access']['p50'])}/{_f(elo['access']['p99'])} ms. This is "
+                "the cleanest view of what the server itself adds.")
     lines += [
-        "- Two cores are shared by the server and the load-generator processes. When server + "
-        "generator need more than 2.0 cores, frames queue in socket buffers and in the event "
-        "loops, and relay latency grows for reasons that are not the server's alone; the "
-        "'generator sends > 5 ms late' row shows when the generator itself fell behind.",
-        "- Per delivered frame, the server does one `websockets` frame encode and one "
-        "`transport.write` per listener (`broadcast`), which is most of the cost in both servers; "
-        "Siaga adds header validation, a stream lookup, a token bucket and a recording write "
-        "per incoming frame (not per delivery), so its overhead shrinks as fan-out grows.",
-        "- Late entry is bounded below by the frame interval: a joiner waits for the next 20 ms "
-        "frame, so about 10 ms median is the floor for any relay.",
-        "- The deliveries-per-CPU-second figure includes everything the Siaga server process "
-        "does in the window: recording files, SQLite inserts for each transmission (one every "
-        f"{args.tx_seconds} s per talkgroup), floor control, and `websockets` keepalive.",
+        "- The load generator is Python too (`websockets` clients on uvloop): receiving one "
+        "frame costs it roughly as much CPU as relaying it costs the server, so on 2 cores the "
+        "generator, not the server, runs out first. `--pin` gives the server a core of its own "
+        "(and the generator the other); the default lets the kernel share both.",
+        "- Per delivered frame, both servers do one `websockets` frame encode and one "
+        "`transport.write` per listener (`broadcast`); that is most of the relay cost. Siaga adds "
+        "per incoming frame (not per delivery) header validation, a stream lookup, a token "
+        "bucket, a recording write, and one list comprehension building the broadcast targets.",
+        "- Late entry, join -> first frame, is bounded below by the frame interval (joins land "
+        "at a random phase of the 20 ms cycle, so about 10 ms median for any relay); the "
+        "'excess' row subtracts that unavoidable wait using the frame's send timestamp.",
+        "- Server CPU is utime + stime from /proc/<pid>/stat, which on this kernel leaves out "
+        "softirq time (the loopback TCP stack), so deliveries per CPU-second are optimistic by "
+        "the same mechanism for both servers.",
+        "- The Siaga server's CPU in the window includes everything its process does: recording "
+        "files, a SQLite insert and update per transmission (one every "
+        f"{args.tx_seconds} s per talkgroup, in a worker thread), floor control and keepalive.",
         "",
     ]
     return lines
@@ -485,9 +522,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds to wait before reading RSS after connecting")
     ap.add_argument("--loops", default="asyncio,uvloop", help="server event loops to run")
     ap.add_argument("--servers", default="siaga,echo", help="servers to run")
-    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=False,
                     help="pin the server to CPU 0 and the load generator to the other CPUs "
-                    "(default on; --no-pin lets the kernel share all CPUs)")
+                    "(default off: the kernel shares all CPUs among them)")
     ap.add_argument("--no-late-entry", action="store_true", help="skip late-entry joins")
     ap.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS.relative_to(ROOT)}")
     ap.add_argument("--json", help="also write the raw results to this JSON file")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import group_id, roster_toml  # noqa: E402
+from common import group_id, roster_toml
 
 # Same transport settings as siaga.server.app.Server.start, so the comparison is like for like.
 SERVE_KW = dict(compression=None, max_size=16 * 1024, max_queue=64, write_limit=64 * 1024,
