@@ -54,6 +54,9 @@ AUDIO_RATE: Final = 75.0
 MAX_STRIKES: Final = 50
 #: Minimum seconds between two "you are not the talker" errors to one connection.
 NOT_HOLDER_ERROR_INTERVAL: Final = 5.0
+#: Presence changes are gathered for this long and sent as one message: when a thousand
+#: radios come on the air at once, each hears a few messages rather than a thousand.
+PRESENCE_BATCH: Final = 0.25
 
 
 # ---- outputs ---------------------------------------------------------------------------------
@@ -180,6 +183,11 @@ class Hub:
         }
         self._by_number = {g.tg.number: g for g in self._groups.values()}
         self._streams: dict[int, _Stream] = {}
+        self._deadlines: dict[str, float] = {}  # per talkgroup, kept by _apply
+        self._member_sessions: dict[str, int] = {}
+        self._devices: dict[tuple[str, str], int] = {}
+        self._presence: dict[str, bool] = {}
+        self._presence_due: float | None = None
 
     def _next_stream(self) -> int:
         return next(self._stream_ids) & wire.U32 or next(self._stream_ids)
@@ -197,9 +205,22 @@ class Hub:
         out: list[Output] = []
         for tg_id in sorted(session.joined):
             out += self._leave_group(session, self._groups[tg_id], now)
-        if session.member is not None and not self._online(session.member.id):
-            out.append(self._broadcast(wire.Presence(member=session.member.id, online=False)))
+        member = session.member
+        if member is not None:
+            if self._devices.get((member.id, session.device)) == conn:
+                del self._devices[(member.id, session.device)]
+            left = self._member_sessions[member.id] - 1
+            if left:
+                self._member_sessions[member.id] = left
+            else:
+                del self._member_sessions[member.id]
+                self._presence_changed(member.id, False, now)
         return out
+
+    def _presence_changed(self, member_id: str, online: bool, now: float) -> None:
+        self._presence[member_id] = online
+        if self._presence_due is None:
+            self._presence_due = now + PRESENCE_BATCH
 
     def shutdown(self, now: float) -> list[Output]:
         """End every transmission (so recordings are finished) and close every connection."""
@@ -212,15 +233,22 @@ class Hub:
     # ---- timers -----------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        deadlines = [d for g in self._groups.values() if (d := g.floor.next_deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        deadline = min(self._deadlines.values(), default=None)
+        due = self._presence_due
+        if due is not None and (deadline is None or due < deadline):
+            return due
+        return deadline
 
     def tick(self, now: float) -> list[Output]:
         out: list[Output] = []
-        for group in self._groups.values():
-            deadline = group.floor.next_deadline()
-            if deadline is not None and deadline <= now:
-                out += self._apply(group, group.floor.tick(now), now)
+        for tg_id in [t for t, d in self._deadlines.items() if d <= now]:
+            group = self._groups[tg_id]
+            out += self._apply(group, group.floor.tick(now), now)
+        if self._presence_due is not None and self._presence_due <= now:
+            changes, self._presence, self._presence_due = self._presence, {}, None
+            out.append(self._broadcast(wire.Presence(
+                online=sorted(m for m, on in changes.items() if on),
+                offline=sorted(m for m, on in changes.items() if not on))))
         return out
 
     # ---- audio: the hot path ----------------------------------------------------------------
@@ -334,22 +362,24 @@ class Hub:
                                 f"no member {msg.member!r} on this network", msg.ref),
                     Close(session.conn, CLOSE_POLICY, ErrorCode.UNKNOWN_MEMBER.value)]
         out: list[Output] = []
-        for other in list(self.sessions.values()):
-            if other is not session and other.member is member and other.device == msg.device:
-                out.append(self._error(other.conn, ErrorCode.DUPLICATE_SESSION,
-                                       "this device signed in again on another connection"))
-                out.append(Close(other.conn, CLOSE_POLICY, ErrorCode.DUPLICATE_SESSION.value))
-                out += self.disconnect(other.conn, now)
-        was_online = self._online(member.id)
+        other = self._devices.get((member.id, msg.device))
+        if other is not None:
+            out.append(self._error(other, ErrorCode.DUPLICATE_SESSION,
+                                   "this device signed in again on another connection"))
+            out.append(Close(other, CLOSE_POLICY, ErrorCode.DUPLICATE_SESSION.value))
+            out += self.disconnect(other, now)
         session.member, session.device = member, msg.device
+        self._devices[(member.id, msg.device)] = session.conn
+        count = self._member_sessions.get(member.id, 0)
+        self._member_sessions[member.id] = count + 1
+        if not count:
+            self._presence_changed(member.id, True, now)
         groups = [wire.TalkgroupInfo(id=tg.id, number=tg.number, name=tg.name,
                                      can_transmit=tg.can_transmit(member.id))
                   for tg in self.roster.talkgroups_of(member.id)]
         out.append(self._send(session.conn, wire.Welcome(
             v=wire.PROTOCOL_VERSION, session=next(self._session_ids),
             member=self._member_info(member), talkgroups=groups, server_time=now, ref=msg.ref)))
-        if not was_online:
-            out.append(self._broadcast(wire.Presence(member=member.id, online=True)))
         for group in self._groups.values():
             if group.floor.emergency and member.id in group.tg.members:
                 out.append(self._send(session.conn, wire.Emergency(
@@ -492,6 +522,11 @@ class Hub:
                     talkgroup=tg.id, member=group.emergency_member, active=False,
                     by=self._member_of(ev.by).id))))
                 group.emergency_member = ""
+        deadline = group.floor.next_deadline()
+        if deadline is None:
+            self._deadlines.pop(tg.id, None)
+        else:
+            self._deadlines[tg.id] = deadline
         return out
 
     # ---- helpers ----------------------------------------------------------------------------
@@ -522,10 +557,6 @@ class Hub:
     def _member_conns(self, tg: Talkgroup) -> tuple[int, ...]:
         return tuple(c for c, s in self.sessions.items()
                      if s.member is not None and s.member.id in tg.members)
-
-    def _online(self, member_id: str) -> bool:
-        return any(s.member is not None and s.member.id == member_id
-                   for s in self.sessions.values())
 
     def _member_info(self, member: Member) -> wire.MemberInfo:
         return wire.MemberInfo(id=member.id, name=member.name, role=member.role.value,

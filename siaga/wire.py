@@ -275,8 +275,10 @@ class TalkerStop(_Out, tag="talker_stop"):
 
 
 class Presence(_Out, tag="presence"):
-    member: str
-    online: bool
+    """Members whose first device came online or last device went offline, batched."""
+
+    online: list[str] = []
+    offline: list[str] = []
 
 
 class Emergency(_Out, tag="emergency"):

@@ -14,6 +14,7 @@ from siaga.hub import (
     CLOSE_PROTOCOL_ERROR,
     CONTROL_BURST,
     MAX_STRIKES,
+    PRESENCE_BATCH,
     Close,
     Hub,
     Output,
@@ -51,9 +52,11 @@ class Harness:
         return self.out
 
     def login(self, member: str, device: str = "ht", *joins: str) -> int:
+        """Sign in (and let the presence batch go out, so deadlines are the floors' again)."""
         conn = self.open()
         out = self.send(conn, wire.Hello(v=1, member=member, device=device))
         assert any(isinstance(m, wire.Welcome) for m in msgs(out, conn)), out
+        self.hub.tick(self.now + PRESENCE_BATCH)
         for tg in joins:
             out = self.send(conn, wire.Join(talkgroup=tg))
             assert isinstance(only(out, conn), wire.Joined), out
@@ -135,15 +138,18 @@ def test_hello_welcome_lists_talkgroups_and_rights(h: Harness) -> None:
     rights = {t.id: t.can_transmit for t in welcome.talkgroups}
     assert rights["komando"] is False
     assert rights["kerinci"] is True and rights["darurat"] is True
-    # The governor, already online, hears that the operator came online.
-    [presence] = of_type(out, gov, wire.Presence)
-    assert presence == wire.Presence(member="operator-provinsi", online=True)
+    # The governor, already online, hears that the operator came online, in the next batch.
+    assert of_type(out, gov, wire.Presence) == []
+    assert h.hub.next_deadline() == h.now + PRESENCE_BATCH
+    [presence] = of_type(h.hub.tick(h.now + PRESENCE_BATCH), gov, wire.Presence)
+    assert presence == wire.Presence(online=["gubernur", "operator-provinsi"])  # one batch
 
     # A welcome goes only to the connection that said hello, even for the same member.
     first = h.login("bupati-kerinci", "one")
     out = h.send(h.open(), wire.Hello(v=1, member="bupati-kerinci", device="two"))
     assert of_type(out, first, wire.Welcome) == []
-    assert of_type(out, gov, wire.Presence) == []  # already online on another device
+    # A second device of a member already online changes nobody's presence.
+    assert of_type(h.hub.tick(h.now + PRESENCE_BATCH), gov, wire.Presence) == []
 
 
 def test_regional_head_talkgroups(h: Harness) -> None:
@@ -477,7 +483,7 @@ def test_talker_disconnect_passes_floor_to_queue(h: Harness) -> None:
     assert isinstance(granted, wire.FloorGranted)
     [start] = of_type(out, gov, wire.TalkerStart)
     assert isinstance(start, wire.TalkerStart) and start.member.id == "bupati-merangin"
-    assert wire.Presence(member="bupati-kerinci", online=False) in msgs(out, gov)
+    assert wire.Presence(offline=["bupati-kerinci"]) in msgs(h.hub.tick(h.now + 1), gov)
     assert kerinci not in h.hub.sessions
     assert msgs(out, kerinci) == []
     assert h.audio(merangin, h.number("komando"), granted.stream, 0)[1] == (gov,)
@@ -622,9 +628,13 @@ def test_presence_offline_only_when_last_device_goes(h: Harness) -> None:
     gov = h.login("gubernur")
     a = h.login("bpbd", "a")
     b = h.login("bpbd", "b")
-    assert of_type(h.hub.disconnect(a, h.now), gov, wire.Presence) == []
-    assert of_type(h.hub.disconnect(b, h.now), gov, wire.Presence) == [
-        wire.Presence(member="bpbd", online=False)]
+    h.hub.tick(h.now + 1)  # the sign-ins' batch
+    h.step(2)
+    h.hub.disconnect(a, h.now)
+    assert of_type(h.hub.tick(h.now + 1), gov, wire.Presence) == []
+    h.step(2)
+    h.hub.disconnect(b, h.now)
+    assert of_type(h.hub.tick(h.now + 1), gov, wire.Presence) == [wire.Presence(offline=["bpbd"])]
 
 
 def test_control_flood_is_rate_limited_then_closed(h: Harness) -> None:

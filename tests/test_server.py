@@ -204,7 +204,7 @@ async def test_talker_connection_dropped(
     assert heard.outcome == "connection_lost" and len(heard.frames) == 8
     [rec] = await finished_recordings(server, store, 1)
     assert (rec.outcome, rec.frames) == ("connection_lost", 8)
-    await seen(listener, wire.Presence, lambda m: m.member == "bupati-kerinci" and not m.online)
+    await seen(listener, wire.Presence, lambda m: "bupati-kerinci" in m.offline)
     # The floor is free again.
     again = await listener.request_floor("kerinci", wait=False)
     await again.release()

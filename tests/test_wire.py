@@ -152,7 +152,7 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
                      member=wire.MemberInfo(id="a", name="A", role="staff", region="15.01"),
                      priority=1, started_at=2.0, late=True, e2e="env"),
     wire.TalkerStop(talkgroup="t", stream=9, member="a", outcome="timed_out"),
-    wire.Presence(member="a", online=True),
+    wire.Presence(online=["a"], offline=["b"]),
     wire.Emergency(talkgroup="t", member="a", active=False, by="b"),
     wire.Error(code="bad_message", message="m", ref=3),
     wire.Pong(t=1.0, server_time=2.0),

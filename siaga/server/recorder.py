@@ -37,6 +37,7 @@ class Recorder:
         self._run = secrets.token_hex(3)  # stream ids restart with the server; file names must not
         self._open: dict[int, _Open] = {}
         self._ids: dict[int, int] = {}
+        self._dirs: set[Path] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-store")
         self.written = 0
         self.failures = 0
@@ -46,7 +47,9 @@ class Recorder:
         rel = Path("recordings") / day / f"{self._run}-{ev.stream:08d}-{ev.talkgroup}.sgr"
         path = self.data_dir / rel
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in self._dirs:  # one mkdir a day, not one per transmission
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(path.parent)
             writer = RecordingWriter(path)
         except (OSError, SiagaError) as exc:
             self.failures += 1
