@@ -70,16 +70,18 @@ def test_sequence_wraps_around_u32() -> None:
     assert jb.stats.reordered == 3
 
 
-def test_end_flag_drains_without_waiting() -> None:
+def test_end_flag_marks_the_end_but_still_waits_for_overtaken_frames() -> None:
     jb = JitterBuffer(target_ms=200)
-    jb.push(5, payload(5), 0.0)
-    jb.push(7, payload(7), 0.0, end=True)
-    assert jb.pop(0.0) == payload(5)  # no waiting for 200 ms once the end is known
-    assert jb.pop(TICK) == Lost(6)
-    assert jb.pop(2 * TICK) == payload(7)
-    assert jb.pop(3 * TICK) is None and jb.done
-    jb.push(8, payload(8), 4 * TICK)
-    assert jb.pop(4 * TICK) is None and jb.stats.late == 1
+    jb.push(7, payload(7), 0.0, end=True)  # the last frame overtook the others
+    assert jb.pop(0.0) is None  # an END frame alone does not start playout early
+    jb.push(5, payload(5), TICK)
+    t = 0.2
+    assert jb.pop(t) == payload(5)
+    assert jb.pop(t + TICK) == Lost(6)
+    assert jb.pop(t + 2 * TICK) == payload(7)
+    assert jb.pop(t + 3 * TICK) is None and jb.done
+    jb.push(8, payload(8), t + 4 * TICK)
+    assert jb.pop(t + 4 * TICK) is None and jb.stats.late == 1
 
 
 def test_end_stream_without_last_seq_stops_when_empty() -> None:

@@ -188,7 +188,9 @@ class JitterBuffer:
         return out
 
     def _ready(self, now: float) -> bool:
-        if self._ended or len(self._frames) >= self._target:
+        # An END-flagged frame may overtake earlier ones, so it only marks where the stream
+        # stops; an explicit end_stream() (the talker is gone) means play out at once.
+        if (self._ended and self._end is None) or len(self._frames) >= self._target:
             return True
         return self._first_at is not None and now - self._first_at >= self.target_ms / 1000
 
