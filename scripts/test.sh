@@ -18,7 +18,7 @@ echo "== mypy --strict"
 .venv/bin/mypy --strict siaga
 echo "== pytest"
 set +e
-.venv/bin/pytest -q -p no:cacheprovider --cov=siaga --cov-branch --cov-report=term:skip-covered \
+.venv/bin/pytest -q -p no:cacheprovider --hypothesis-profile=ci --cov=siaga --cov-branch --cov-report=term:skip-covered \
     --cov-fail-under=${SIAGA_COV_MIN:-80} "$@"
 rc=$?
 set -e
