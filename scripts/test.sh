@@ -19,7 +19,7 @@ echo "== mypy --strict"
 echo "== pytest"
 set +e
 .venv/bin/pytest -q -p no:cacheprovider --hypothesis-profile=ci --cov=siaga --cov-branch --cov-report=term:skip-covered \
-    --cov-fail-under=${SIAGA_COV_MIN:-80} "$@"
+    --cov-fail-under=${SIAGA_COV_MIN:-90} "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
