@@ -9,7 +9,8 @@ contract, so clients may branch on it and translations may key on it. The tree::
     ├── LocalProtocolError   our own code misused an API (a bug here, never the peer's fault)
     ├── ConfigError          a roster or settings file is invalid
     ├── StoreError           the database or recording files could not be used
-    └── AudioError           audio could not be encoded, decoded, read or written
+    ├── AudioError           audio could not be encoded, decoded, read or written
+    └── CryptoError          a signature, a sealed key or an encrypted payload did not verify
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     DUPLICATE_SESSION = "duplicate_session"
     NO_EMERGENCY = "no_emergency"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_DEVICE = "unknown_device"
+    DEVICE_REVOKED = "device_revoked"
+    ENROLLMENT_INVALID = "enrollment_invalid"
+    DECRYPT_FAILED = "decrypt_failed"
+    REPLAYED = "replayed"
     # local and environment failures
     LOCAL_MISUSE = "local_misuse"
     CONFIG = "config"
@@ -91,9 +98,16 @@ class AudioError(SiagaError):
     default_code = ErrorCode.AUDIO
 
 
+class CryptoError(SiagaError):
+    """Verification failed. Deliberately vague about why, so it is no oracle for an attacker."""
+
+    default_code = ErrorCode.DECRYPT_FAILED
+
+
 __all__ = [
     "AudioError",
     "ConfigError",
+    "CryptoError",
     "ErrorCode",
     "LocalProtocolError",
     "ProtocolError",
