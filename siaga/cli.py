@@ -13,13 +13,17 @@ import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .errors import SiagaError
+
+if TYPE_CHECKING:
+    from .store import Store
+    from .store.identity_sql import DeviceRegistry
 
 app = typer.Typer(
     name="siaga",
@@ -32,6 +36,9 @@ app = typer.Typer(
 recordings_app = typer.Typer(help="Daftar dan ekspor rekaman. List and export recordings.",
                              no_args_is_help=True)
 app.add_typer(recordings_app, name="recordings")
+admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin).",
+                        no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 console = Console()
 
@@ -57,8 +64,14 @@ def serve(
     roster: RosterFile = None,
     data_dir: DataDir = None,
     loop: Annotated[str, typer.Option(help="Event loop: asyncio or uvloop.")] = "uvloop",
+    open_network: Annotated[bool, typer.Option(
+        "--open", help="Let any roster member sign in without an enrolled device "
+                       "(drills and labs only).")] = False,
 ) -> None:
-    """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown)."""
+    """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown).
+
+    Devices must be enrolled (siaga admin enroll, then siaga enroll on the device) unless
+    --open is given."""
     from .roster import load_roster
     from .server import Server
     from .store import data_dir as resolve_data_dir
@@ -70,9 +83,13 @@ def serve(
 
     async def main() -> None:
         store = open_store(directory)
-        server = Server(the_roster, store, directory, host=host, port=port)
+        server = Server(the_roster, store, directory, host=host, port=port,
+                        require_auth=not open_network)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
+        if open_network:
+            console.print("[yellow]Jaringan TERBUKA: tanpa pendaftaran perangkat. "
+                          "OPEN network: no device enrollment.[/yellow]")
         stop = asyncio.Event()
         loop_ = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,9 +103,32 @@ def serve(
 
 
 @app.command()
+def enroll(
+    code: Annotated[str, typer.Option(help="One-time code from the admin.")],
+    member: Annotated[str, typer.Option("--as", help="Member id the code was issued for.")],
+    identity: Annotated[Path, typer.Option(help="Where to keep this device's identity.")],
+    server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
+    label: Annotated[str, typer.Option(help="A name for this device, e.g. 'HT Bupati'.")] = "",
+) -> None:
+    """Daftarkan perangkat ini. Enroll this device: its keys are made here and never leave."""
+    from .client import Client
+
+    async def main() -> None:
+        ident = await Client.enroll(server, code, member, label=label)
+        ident.save(identity)
+        console.print(f"Terdaftar/enrolled: {ident.member} — perangkat/device {ident.device_id}"
+                      f" → {identity}")
+
+    _run(main())
+
+
+@app.command()
 def talk(
-    member: Annotated[str, typer.Option("--as", help="Member id to sign in as.")],
     talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup id.")],
+    member: Annotated[str | None, typer.Option(
+        "--as", help="Member id (open networks; otherwise taken from --identity).")] = None,
+    identity: Annotated[Path | None, typer.Option(
+        help="This device's identity file (from siaga enroll).")] = None,
     server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
     wav: Annotated[Path | None, typer.Option(
         "--send", help="Audio file (WAV or Ogg) to transmit, then exit.")] = None,
@@ -106,9 +146,15 @@ def talk(
     from .audio.files import read_audio, write_wav
     from .audio.opus import PCM, encode_pcm
     from .client import Client
+    from .client.identity import Identity
+
+    ident = Identity.load(identity) if identity is not None else None
+    if ident is None and member is None:
+        raise typer.BadParameter("give --identity (or --as on an open network)")
 
     async def main() -> None:
-        async with await Client.connect(server, member, device=f"cli-{member}") as radio:
+        async with await Client.connect(server, member, device=f"cli-{member}",
+                                        identity=ident) as radio:
             await radio.join(talkgroup)
             if wav is not None:
                 packets = encode_pcm(read_audio(wav))
@@ -188,6 +234,100 @@ def recordings_export(
     else:
         raise typer.BadParameter("use a .wav, .ogg or .opus file name", param_hint="--out")
     console.print(f"{rec.member_name} @ {rec.talkgroup} → {out}")
+
+
+def _registry(data_dir: Path | None) -> tuple[Store, DeviceRegistry]:
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+    from .store.identity_sql import DeviceRegistry
+
+    store = open_store(resolve_data_dir(data_dir))
+    return store, DeviceRegistry(store.engine)
+
+
+@admin_app.command("enroll")
+def admin_enroll(
+    member: Annotated[str | None, typer.Option(help="Roster member id.")] = None,
+    name: Annotated[str | None, typer.Option(help="The person's name (to pick among several).")
+                    ] = None,
+    role: Annotated[str | None, typer.Option(
+        help="gubernur, bupati, walikota, staf, polisi, damkar, bpbd, auditor, admin.")] = None,
+    region: Annotated[str | None, typer.Option(help="Kabupaten/kota code, e.g. 15.04.")] = None,
+    valid_hours: Annotated[float, typer.Option(min=0.1, max=24 * 14)] = 24.0,
+    by: Annotated[str, typer.Option(help="Who issues the code (for the audit log).")] = "admin",
+    roster_file: RosterFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Buat kode pendaftaran sekali pakai. Issue a one-time enrollment code for a person."""
+    from .identity import code_hash, new_code, resolve_member
+    from .roster import load_roster
+
+    person = resolve_member(load_roster(roster_file), member=member, name=name, role=role,
+                            region=region)
+    code = new_code()
+    now = time.time()
+    store, registry = _registry(data_dir)
+    try:
+        registry.issue_code(code_hash(code), member=person.id, now=now,
+                            expires_at=now + valid_hours * 3600, created_by=by)
+        _audit(store, "enroll_issued", now, by, person.id, {"valid_hours": valid_hours})
+    finally:
+        store.close()
+    console.print(f"{person.name} ({person.id}): kode/code [bold]{code}[/bold], berlaku/valid "
+                  f"{valid_hours:g} jam/h. Di perangkat/on the device: siaga enroll "
+                  f"--as {person.id} --code {code} --identity FILE")
+
+
+@admin_app.command("revoke")
+def admin_revoke(
+    device: Annotated[str, typer.Argument(help="Device id (see `siaga admin devices`).")],
+    by: Annotated[str, typer.Option(help="Who revokes (for the audit log).")] = "admin",
+    data_dir: DataDir = None,
+) -> None:
+    """Nonaktifkan HT yang hilang. Disable a lost or stolen device (cut off within a second)."""
+    now = time.time()
+    store, registry = _registry(data_dir)
+    try:
+        record = registry.revoke(device, now=now, by=by)
+        if record is None:
+            raise typer.BadParameter(f"no device {device!r}", param_hint="DEVICE")
+        _audit(store, "revoked", now, by, device, {"member": record.member})
+    finally:
+        store.close()
+    console.print(f"Perangkat/device {device} ({record.member}) dinonaktifkan/revoked.")
+
+
+@admin_app.command("devices")
+def admin_devices(
+    member: Annotated[str | None, typer.Option(help="Only this member's devices.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Daftar perangkat terdaftar. List enrolled devices."""
+    from .crypto import DevicePublic, fingerprint
+
+    store, registry = _registry(data_dir)
+    try:
+        rows = registry.devices(member=member)
+    finally:
+        store.close()
+    table = Table("device", "anggota/member", "label", "sidik jari/fingerprint",
+                  "terdaftar/enrolled", "status")
+    for d in rows:
+        enrolled = time.strftime("%Y-%m-%d %H:%M", time.localtime(d.enrolled_at))
+        status = "dicabut/revoked" if d.revoked else "aktif/active"
+        table.add_row(d.device_id, d.member, d.label,
+                      fingerprint(DevicePublic(d.sign_pub, d.dh_pub)), enrolled, status)
+    console.print(table)
+
+
+def _audit(store: Store, kind: str, at: float, actor: str, subject: str,
+           detail: dict[str, Any]) -> None:
+    """Append to the audit log (present once the audit module has landed)."""
+    try:
+        from .store.audit_sql import AuditLog
+    except ImportError:  # pragma: no cover - until the audit log lands
+        return
+    AuditLog(store.engine).append(kind, at, actor, subject, detail)
 
 
 @app.command()

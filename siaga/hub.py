@@ -5,7 +5,14 @@ arrived and carries out what the hub returns. Control messages in, :data:`Output
 
 * :class:`Send` — a control message (already JSON) for some connections;
 * :class:`Close` — drop one connection with a WebSocket close code;
-* :class:`RecordStart` / :class:`RecordEnd` — open and close a transmission's recording.
+* :class:`RecordStart` / :class:`RecordEnd` — open and close a transmission's recording;
+* :class:`Redeem` — ask the environment to redeem an enrollment code (a database write), whose
+  answer comes back through :meth:`Hub.enroll_result`;
+* :class:`Audit` — an event for the tamper-evident audit log.
+
+A hub built with a :class:`~siaga.identity.DeviceDirectory` is a closed network: a device signs
+in by signing the per-connection challenge nonce with its enrolled key. Without one, it is an
+open lab network where ``hello`` names any roster member (tests, benchmarks, local drills).
 
 Audio takes a faster path: :meth:`Hub.route_audio` returns just the stream and the connections
 to forward the very same bytes to, so relaying a frame allocates nothing but a tuple lookup.
@@ -24,7 +31,8 @@ from typing import Final
 import msgspec
 
 from . import wire
-from .errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+from .crypto import DevicePublic, b64d, b64e, verify_enroll, verify_login
+from .errors import CryptoError, ErrorCode, LocalProtocolError, ProtocolError, Refused
 from .floor import (
     Denied,
     EmergencyCleared,
@@ -37,6 +45,7 @@ from .floor import (
     Queued,
     Revoked,
 )
+from .identity import DeviceDirectory, DeviceRecord, FailureLimiter, code_hash, normalize_code
 from .roster import Member, Roster, Talkgroup
 
 #: WebSocket close codes used by the hub.
@@ -57,6 +66,8 @@ NOT_HOLDER_ERROR_INTERVAL: Final = 5.0
 #: Presence changes are gathered for this long and sent as one message: when a thousand
 #: radios come on the air at once, each hears a few messages rather than a thousand.
 PRESENCE_BATCH: Final = 0.25
+
+
 
 
 # ---- outputs ---------------------------------------------------------------------------------
@@ -93,7 +104,26 @@ class RecordEnd:
     ended_at: float
 
 
-Output = Send | Close | RecordStart | RecordEnd
+@dataclass(frozen=True, slots=True)
+class Redeem:
+    """Use enrollment code ``code_hash`` for ``record``; answer with ``Hub.enroll_result``."""
+
+    conn: int
+    code_hash: str
+    record: DeviceRecord
+    ref: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    kind: str
+    at: float
+    actor: str = ""
+    subject: str = ""
+    detail: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+
+
+Output = Send | Close | RecordStart | RecordEnd | Redeem | Audit
 
 
 # ---- state -----------------------------------------------------------------------------------
@@ -123,6 +153,9 @@ class Session:
     audio: _Bucket
     member: Member | None = None
     device: str = ""
+    nonce: bytes = b""
+    peer: str = ""
+    enrolling: bool = False
     joined: set[str] = field(default_factory=set)
     strikes: int = 0
     last_not_holder_error: float = float("-inf")
@@ -169,8 +202,10 @@ class Stats:
 class Hub:
     """All server state for one network; one instance per server process."""
 
-    def __init__(self, roster: Roster) -> None:
+    def __init__(self, roster: Roster, devices: DeviceDirectory | None = None) -> None:
         self.roster = roster
+        self.devices = devices
+        self.failures = FailureLimiter()
         self.sessions: dict[int, Session] = {}
         self.stats = Stats()
         self._stream_ids = itertools.count(1)
@@ -194,9 +229,14 @@ class Hub:
 
     # ---- connection lifecycle ---------------------------------------------------------------
 
-    def connect(self, conn: int, now: float) -> None:
+    def connect(self, conn: int, now: float, *, nonce: bytes = b"",
+                peer: str = "") -> list[Output]:
+        """A socket opened; ``nonce`` (fresh random bytes) is what its device must sign."""
         self.sessions[conn] = Session(conn, _Bucket(CONTROL_BURST, CONTROL_RATE, now),
-                                      _Bucket(AUDIO_BURST, AUDIO_RATE, now))
+                                      _Bucket(AUDIO_BURST, AUDIO_RATE, now),
+                                      nonce=nonce, peer=peer)
+        return [self._send(conn, wire.Challenge(nonce=b64e(nonce),
+                                                auth=self.devices is not None))]
 
     def disconnect(self, conn: int, now: float) -> list[Output]:
         session = self.sessions.pop(conn, None)
@@ -334,6 +374,8 @@ class Hub:
             return [self._send(session.conn, wire.Pong(t=msg.t, server_time=now, ref=msg.ref))]
         if isinstance(msg, wire.Hello):
             return self._hello(session, msg, now)
+        if isinstance(msg, wire.Enroll):
+            return self._enroll(session, msg, now)
         if session.member is None:
             raise Refused("say hello first", ErrorCode.NOT_AUTHENTICATED)
         if isinstance(msg, wire.Join):
@@ -358,9 +400,12 @@ class Hub:
             raise Refused("hello was already accepted on this connection", ErrorCode.BAD_MESSAGE)
         member = self.roster.members.get(msg.member)
         if member is None:
-            return [self._error(session.conn, ErrorCode.UNKNOWN_MEMBER,
-                                f"no member {msg.member!r} on this network", msg.ref),
-                    Close(session.conn, CLOSE_POLICY, ErrorCode.UNKNOWN_MEMBER.value)]
+            return self._login_failed(session, msg, ErrorCode.UNKNOWN_MEMBER,
+                                      f"no member {msg.member!r} on this network", now)
+        if self.devices is not None:
+            refused = self._check_login(session, msg, now)
+            if refused is not None:
+                return self._login_failed(session, msg, refused.code, refused.message, now)
         out: list[Output] = []
         other = self._devices.get((member.id, msg.device))
         if other is not None:
@@ -369,6 +414,9 @@ class Hub:
             out.append(Close(other, CLOSE_POLICY, ErrorCode.DUPLICATE_SESSION.value))
             out += self.disconnect(other, now)
         session.member, session.device = member, msg.device
+        if self.devices is not None:
+            out.append(Audit("login", now, actor=msg.device, subject=member.id,
+                             detail={"peer": session.peer}))
         self._devices[(member.id, msg.device)] = session.conn
         count = self._member_sessions.get(member.id, 0)
         self._member_sessions[member.id] = count + 1
@@ -384,6 +432,106 @@ class Hub:
             if group.floor.emergency and member.id in group.tg.members:
                 out.append(self._send(session.conn, wire.Emergency(
                     talkgroup=group.tg.id, member=group.emergency_member, active=True)))
+        return out
+
+    def _check_login(self, session: Session, msg: wire.Hello, now: float) -> Refused | None:
+        """Why this signed hello may not sign in, or None if it may."""
+        if self.failures.blocked(session.peer, now):
+            return Refused("too many failed sign-ins from your address; wait a minute",
+                           ErrorCode.RATE_LIMITED)
+        assert self.devices is not None
+        record = self.devices.get(msg.device)
+        if msg.auth is None:
+            return Refused("this network requires an enrolled device; sign the challenge",
+                           ErrorCode.NOT_AUTHENTICATED)
+        if record is None or record.member != msg.member:
+            return Refused(f"device {msg.device!r} is not enrolled for {msg.member!r}",
+                           ErrorCode.UNKNOWN_DEVICE)
+        if record.revoked:
+            return Refused("this device has been disabled by an administrator",
+                           ErrorCode.DEVICE_REVOKED)
+        try:
+            verify_login(DevicePublic(record.sign_pub, record.dh_pub), b64d(msg.auth),
+                         session.nonce, msg.member)
+        except CryptoError:
+            return Refused("the sign-in signature does not verify", ErrorCode.BAD_SIGNATURE)
+        return None
+
+    def _login_failed(self, session: Session, msg: wire.Hello, code: ErrorCode, message: str,
+                      now: float) -> list[Output]:
+        if code != ErrorCode.RATE_LIMITED:
+            self.failures.failed(session.peer, now)
+        out: list[Output] = [self._error(session.conn, code, message, msg.ref),
+                             Close(session.conn, CLOSE_POLICY, code.value)]
+        if self.devices is not None:
+            out.append(Audit("login_failed", now, actor=msg.device, subject=msg.member,
+                             detail={"code": code.value, "peer": session.peer}))
+        return out
+
+    def _enroll(self, session: Session, msg: wire.Enroll, now: float) -> list[Output]:
+        if self.devices is None:
+            raise Refused("this network does not enroll devices", ErrorCode.NOT_ALLOWED)
+        if session.member is not None or session.enrolling:
+            raise Refused("enroll before signing in, once per connection",
+                          ErrorCode.BAD_MESSAGE)
+        if self.failures.blocked(session.peer, now):
+            raise Refused("too many failed attempts from your address; wait a minute",
+                          ErrorCode.RATE_LIMITED)
+        try:
+            hashed = code_hash(msg.code)
+            public = DevicePublic(b64d(msg.sign_pub), b64d(msg.dh_pub))
+            verify_enroll(public, b64d(msg.proof), normalize_code(msg.code), msg.member)
+        except (CryptoError, Refused):
+            self.failures.failed(session.peer, now)
+            return [self._error(session.conn, ErrorCode.ENROLLMENT_INVALID,
+                                "enrollment refused: check the code and try again", msg.ref),
+                    Audit("enroll_failed", now, actor="", subject=msg.member,
+                          detail={"peer": session.peer, "why": "proof"})]
+        session.enrolling = True
+        record = DeviceRecord(device_id=public.device_id, member=msg.member,
+                              sign_pub=public.sign_pub, dh_pub=public.dh_pub, enrolled_at=now,
+                              label=msg.label)
+        return [Redeem(session.conn, hashed, record, msg.ref)]
+
+    def enroll_result(self, redeem: Redeem, ok: bool, now: float) -> list[Output]:
+        """The environment redeemed (or could not redeem) the code of a :class:`Redeem`."""
+        session = self.sessions.get(redeem.conn)
+        record = redeem.record
+        if not ok:
+            if session is not None:
+                self.failures.failed(session.peer, now)
+                session.enrolling = False
+            out: list[Output] = [Audit("enroll_failed", now, subject=record.member,
+                                       detail={"peer": session.peer if session else "",
+                                               "why": "code"})]
+            if session is not None:
+                out.append(self._error(redeem.conn, ErrorCode.ENROLLMENT_INVALID,
+                                       "enrollment refused: check the code and try again",
+                                       redeem.ref))
+            return out
+        assert self.devices is not None
+        self.devices.put(record)
+        out = [Audit("enrolled", now, actor=record.device_id, subject=record.member,
+                     detail={"label": record.label})]
+        if session is not None:
+            out.append(self._send(redeem.conn, wire.Enrolled(
+                member=record.member, device=record.device_id, ref=redeem.ref)))
+        return out
+
+    def device_changed(self, record: DeviceRecord, now: float) -> list[Output]:
+        """The directory learnt of a new or changed device; a revoked one is cut off now."""
+        if self.devices is None:
+            return []
+        self.devices.put(record)
+        if not record.revoked:
+            return []
+        out: list[Output] = []
+        for conn, session in list(self.sessions.items()):
+            if session.device == record.device_id and session.member is not None:
+                out.append(self._error(conn, ErrorCode.DEVICE_REVOKED,
+                                       "this device has been disabled by an administrator"))
+                out.append(Close(conn, CLOSE_POLICY, ErrorCode.DEVICE_REVOKED.value))
+                out += self.disconnect(conn, now)
         return out
 
     def _join(self, session: Session, group: _Group, ref: int | None,
@@ -515,9 +663,13 @@ class Hub:
                         ref=ref if ev.party == requester else None)))
             elif isinstance(ev, EmergencyRaised):
                 group.emergency_member = self._member_of(ev.party).id
+                out.append(Audit("emergency_raised", now, actor=group.emergency_member,
+                                 subject=tg.id))
                 out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
                     talkgroup=tg.id, member=group.emergency_member, active=True))))
             elif isinstance(ev, EmergencyCleared):
+                out.append(Audit("emergency_cleared", now, actor=self._member_of(ev.by).id,
+                                 subject=tg.id, detail={"raised_by": group.emergency_member}))
                 out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
                     talkgroup=tg.id, member=group.emergency_member, active=False,
                     by=self._member_of(ev.by).id))))
@@ -575,4 +727,5 @@ class Hub:
         return self._send(conn, wire.Error(code=code.value, message=message, ref=ref))
 
 
-__all__ = ["Close", "Hub", "Output", "RecordEnd", "RecordStart", "Send", "Stats"]
+__all__ = ["Audit", "Close", "Hub", "Output", "RecordEnd", "RecordStart", "Redeem", "Send",
+           "Stats"]

@@ -132,13 +132,33 @@ class _Out(msgspec.Struct, tag_field="type", omit_defaults=True):
 # ---- client -> server ----------------------------------------------------------------------
 
 
+Base64 = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]*$", max_length=512)]  # unpadded
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
 class Hello(_Msg, tag="hello"):
-    """First message on a connection. ``auth`` is reserved for device signatures."""
+    """Sign in. On a network that requires it, ``device`` is the enrolled device id and
+    ``auth`` its signature (base64url) over the connection's challenge nonce."""
 
     v: int
     member: Ident
     device: Ident
-    auth: E2E | None = None
+    auth: Base64 | None = None
+    ref: Ref | None = None
+
+
+class Enroll(_Msg, tag="enroll"):
+    """Redeem a one-time code: register this device's public keys for ``member``.
+
+    ``proof`` is the device's signature over the code and its keys: possession of the
+    private key is shown before the server stores anything."""
+
+    code: Code
+    member: Ident
+    sign_pub: Base64
+    dh_pub: Base64
+    proof: Base64
+    label: Text = ""
     ref: Ref | None = None
 
 
@@ -176,7 +196,9 @@ class Ping(_Msg, tag="ping"):
     ref: Ref | None = None
 
 
-ClientMessage = Hello | Join | Leave | FloorRequest | FloorRelease | EmergencyClear | Ping
+ClientMessage = (
+    Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear | Ping
+)
 
 
 # ---- server -> client ----------------------------------------------------------------------
@@ -194,6 +216,20 @@ class MemberInfo(msgspec.Struct, omit_defaults=True):
     name: str
     role: str
     region: str = ""
+
+
+class Challenge(_Out, tag="challenge"):
+    """First message from the server: the nonce a device signs to sign in."""
+
+    nonce: str
+    auth: bool = False  # whether this network requires enrolled, signed-in devices
+    v: int = PROTOCOL_VERSION
+
+
+class Enrolled(_Out, tag="enrolled"):
+    member: str
+    device: str
+    ref: Ref | None = None
 
 
 class Welcome(_Out, tag="welcome"):
@@ -301,8 +337,8 @@ class Pong(_Out, tag="pong"):
 
 
 ServerMessage = (
-    Welcome | Joined | Left | FloorGranted | FloorQueued | FloorDenied | FloorRevoked
-    | FloorReleased | TalkerStart | TalkerStop | Presence | Emergency | Error | Pong
+    Challenge | Enrolled | Welcome | Joined | Left | FloorGranted | FloorQueued | FloorDenied
+    | FloorRevoked | FloorReleased | TalkerStart | TalkerStop | Presence | Emergency | Error | Pong
 )
 
 CLIENT_TYPES: Final = frozenset(str(m.__struct_config__.tag) for m in get_args(ClientMessage))
@@ -363,9 +399,12 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SUBPROTOCOL",
     "AudioFrame",
+    "Challenge",
     "ClientMessage",
     "Emergency",
     "EmergencyClear",
+    "Enroll",
+    "Enrolled",
     "Error",
     "FloorDenied",
     "FloorGranted",

@@ -79,6 +79,7 @@ async def raw(server: Server, member: str | None = "bupati-merangin",
     # handshake behind them.
     async with ws_connect(server.url, compression=None, max_size=2**20,
                           max_queue=None) as ws:
+        await expect(ws, wire.Challenge)  # always the server's first word
         if member is not None:
             await ws.send(wire.encode(wire.Hello(v=1, member=member, device="raw")))
             await expect(ws, wire.Welcome)

@@ -108,6 +108,8 @@ def test_decode_audio_fuzz_near_valid(data: bytes) -> None:
 CLIENT_SAMPLES: list[wire.ClientMessage] = [
     wire.Hello(v=1, member="gubernur", device="ht-01"),
     wire.Hello(v=1, member="a", device="b.c:d-e_f", auth="sig", ref=2**53),
+    wire.Enroll(code="ABCDE-12345", member="bupati-tebo", sign_pub="AAAA", dh_pub="BBBB",
+                proof="c2ln", label="HT Bupati", ref=3),
     wire.Join(talkgroup="komando"),
     wire.Join(talkgroup="komando", ref=7),
     wire.Leave(talkgroup="darurat", ref=0),
@@ -138,6 +140,8 @@ def test_defaults_are_omitted_on_the_wire() -> None:
 
 
 SERVER_SAMPLES: list[wire.ServerMessage] = [
+    wire.Challenge(nonce="bm9uY2U", auth=True),
+    wire.Enrolled(member="bupati-tebo", device="dabcdefghijklmnopqrst", ref=3),
     wire.Welcome(v=1, session=1, member=wire.MemberInfo(id="a", name="A", role="staff"),
                  talkgroups=[wire.TalkgroupInfo(id="t", number=1, name="T",
                                                 can_transmit=False)], server_time=1.0),

@@ -35,11 +35,18 @@ from websockets.exceptions import ConnectionClosed
 from .. import wire
 from ..audio.files import write_wav
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
+from ..crypto import DeviceKeys, b64d, b64e, sign_enroll, sign_login
 from ..errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+from ..identity import normalize_code
 from ..recording import payloads_in_order
+from .identity import Identity
 from .player import Player
 
 M = TypeVar("M", bound=wire.ServerMessage)
+
+
+
+
 log = logging.getLogger("siaga.client")
 
 #: How many recent control messages a client keeps for :meth:`Client.wait_for`.
@@ -171,26 +178,77 @@ class Client:
         self._waiters: list[tuple[Callable[[wire.ServerMessage], bool],
                                   asyncio.Future[wire.ServerMessage]]] = []
         self._reader: asyncio.Task[None] | None = None
+        self._challenge: asyncio.Future[wire.Challenge]
         self.closed = asyncio.Event()
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     @classmethod
-    async def connect(cls, url: str, member: str, device: str = "python", *,
+    async def connect(cls, url: str, member: str | None = None, device: str = "python", *,
+                      identity: Identity | None = None,
                       on_event: Callable[[wire.ServerMessage], None] | None = None,
                       timeout: float = 10.0) -> Self:
-        ws = await connect(url, compression=None, max_size=2 * wire.MAX_CONTROL_BYTES,
-                           open_timeout=timeout)
-        client = cls(ws, member, device, on_event)
-        client._reader = asyncio.get_running_loop().create_task(client._read())
+        """Connect and sign in: with ``identity`` as that enrolled device (signing the
+        server's challenge), otherwise as ``member`` on an open network."""
+        if identity is not None:
+            member, device = identity.member, identity.device_id
+        if member is None:
+            raise LocalProtocolError("give a member or an identity")
+        client = await cls._open(url, member, device, on_event, timeout)
         try:
-            welcome = await client._request(
-                wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device),
+            challenge = await client._challenge
+            auth = None
+            if identity is not None:
+                auth = b64e(sign_login(identity.keys, b64d(challenge.nonce), member))
+            elif challenge.auth:
+                raise Refused("this network requires an enrolled device (siaga enroll)",
+                              ErrorCode.NOT_AUTHENTICATED)
+            client.welcome = await client._request(
+                wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device, auth=auth),
                 expect=wire.Welcome, timeout=timeout)
         except BaseException:
             await client.close()  # do not leak the socket and the reader task
             raise
-        client.welcome = welcome
+        return client
+
+    @classmethod
+    async def enroll(cls, url: str, code: str, member: str, *, label: str = "",
+                     timeout: float = 10.0) -> Identity:
+        """Redeem a one-time code: make this device's keys here and register the public half.
+
+        Returns the new :class:`Identity`; save it, it is the only copy of the private keys.
+        """
+        keys = DeviceKeys.generate()
+        public = keys.public
+        client = await cls._open(url, member, public.device_id, None, timeout)
+        try:
+            await client._challenge
+            proof = sign_enroll(keys, normalize_code(code), member)
+            await client._request(wire.Enroll(
+                code=code, member=member, sign_pub=b64e(public.sign_pub),
+                dh_pub=b64e(public.dh_pub), proof=b64e(proof), label=label),
+                expect=wire.Enrolled, timeout=timeout)
+        finally:
+            await client.close()
+        return Identity(member=member, keys=keys, label=label)
+
+    @classmethod
+    async def _open(cls, url: str, member: str, device: str,
+                    on_event: Callable[[wire.ServerMessage], None] | None,
+                    timeout: float) -> Self:
+        ws = await connect(url, compression=None, max_size=2 * wire.MAX_CONTROL_BYTES,
+                           open_timeout=timeout)
+        client = cls(ws, member, device, on_event)
+        # Registered before the reader starts: the challenge is the server's first message.
+        waiter = client._waiter(lambda m: isinstance(m, wire.Challenge))
+        client._reader = asyncio.get_running_loop().create_task(client._read())
+
+        async def challenge() -> wire.Challenge:
+            msg = await asyncio.wait_for(waiter, timeout)
+            assert isinstance(msg, wire.Challenge)
+            return msg
+
+        client._challenge = asyncio.ensure_future(challenge())
         return client
 
     async def close(self) -> None:

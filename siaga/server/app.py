@@ -12,25 +12,33 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 from .. import wire
-from ..errors import ProtocolError
-from ..hub import Close, Hub, Output, RecordEnd, RecordStart, Send
+from ..errors import ProtocolError, SiagaError
+from ..hub import Audit, Close, Hub, Output, RecordEnd, RecordStart, Redeem, Send
+from ..identity import DeviceDirectory
 from ..roster import Roster
 from ..store import Store
+from ..store.audit_sql import AuditLog
+from ..store.identity_sql import DeviceRegistry
 from .recorder import Recorder
 
 log = logging.getLogger("siaga.server")
 
 #: Seconds a connection may stay silent before saying hello.
 HELLO_TIMEOUT = 10.0
+#: How often the device table is read for revocations: a revoked HT is cut off within this.
+DEVICE_POLL = 0.5
 
 
 class Server:
@@ -38,8 +46,10 @@ class Server:
 
     def __init__(self, roster: Roster, store: Store, data_dir: Path, *,
                  host: str = "127.0.0.1", port: int = 8750,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.hub = Hub(roster)
+                 clock: Callable[[], float] = time.time,
+                 require_auth: bool = False) -> None:
+        self.registry = DeviceRegistry(store.engine) if require_auth else None
+        self.hub = Hub(roster, DeviceDirectory() if require_auth else None)
         self.recorder = Recorder(store, data_dir)
         self.store = store
         self.host, self.port = host, port
@@ -50,6 +60,10 @@ class Server:
         self._timer: asyncio.TimerHandle | None = None
         self._armed: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self.audit = AuditLog(store.engine)
+        # One thread, so entries reach the hash chain in the order they happened.
+        self._audit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-audit")
 
     @property
     def url(self) -> str:
@@ -60,6 +74,11 @@ class Server:
         if recovered:
             log.warning("marked %d recordings left unfinished by a crash as interrupted",
                         recovered)
+        if self.registry is not None:
+            self._polled = self._clock()
+            for record in await asyncio.to_thread(self.registry.devices):
+                self.hub.device_changed(record, self._polled)
+            self._poller = asyncio.get_running_loop().create_task(self._poll_devices())
         self._ws = await serve(
             self._handle, self.host, self.port,
             compression=None,  # voice is already compressed; deflate would cost memory per peer
@@ -70,6 +89,8 @@ class Server:
         )
         sock = next(iter(self._ws.sockets))
         self.port = sock.getsockname()[1]
+        self._apply([Audit("server_started", self._clock(), detail={
+            "port": self.port, "devices_required": self.registry is not None})])
         log.info("serving %s on %s", self.hub.roster.network, self.url)
 
     async def close(self) -> None:
@@ -77,12 +98,18 @@ class Server:
         self._apply(self.hub.shutdown(self._clock()))
         if self._timer:
             self._timer.cancel()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self._ws is not None:
             self._ws.close()
             await self._ws.wait_closed()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.recorder.close()
+        self._apply([Audit("server_stopped", self._clock())])
+        await asyncio.get_running_loop().run_in_executor(self._audit_pool, lambda: None)
+        self._audit_pool.shutdown(wait=True)
 
     async def serve_forever(self) -> None:
         assert self._ws is not None
@@ -95,7 +122,8 @@ class Server:
         self._conns[conn] = ws
         hub = self.hub
         clock = self._clock
-        hub.connect(conn, clock())
+        peer = ws.remote_address[0] if ws.remote_address else ""
+        self._apply(hub.connect(conn, clock(), nonce=secrets.token_bytes(32), peer=str(peer)))
         loop = asyncio.get_running_loop()
         hello_timer = loop.call_later(HELLO_TIMEOUT, self._hello_overdue, conn)
         try:
@@ -151,14 +179,51 @@ class Server:
                 self.recorder.end(out)
             elif isinstance(out, Close):
                 self._close(out.conn, out.code, out.reason)
+            elif isinstance(out, Redeem):
+                self._spawn(self._redeem(out))
+            elif isinstance(out, Audit):
+                self._audit_pool.submit(self._append_audit, out)
 
     def _close(self, conn: int, code: int, reason: str) -> None:
         ws = self._conns.get(conn)
-        if ws is None:
-            return
-        task = asyncio.get_running_loop().create_task(ws.close(code, reason))
+        if ws is not None:
+            self._spawn(ws.close(code, reason))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _append_audit(self, event: Audit) -> None:
+        try:
+            self.audit.append(event.kind, event.at, event.actor, event.subject, event.detail)
+        except SiagaError as exc:
+            log.error("cannot append %s to the audit log: %s", event.kind, exc)
+
+    async def _redeem(self, redeem: Redeem) -> None:
+        assert self.registry is not None
+        try:
+            ok = await asyncio.to_thread(self.registry.redeem, redeem.code_hash, redeem.record,
+                                         self._clock())
+        except SiagaError as exc:
+            log.error("enrollment of %s failed: %s", redeem.record.device_id, exc)
+            ok = False
+        self._apply(self.hub.enroll_result(redeem, ok, self._clock()))
+
+    async def _poll_devices(self) -> None:
+        """Pick up enrollments and revocations made elsewhere (``siaga admin revoke``)."""
+        assert self.registry is not None
+        while True:
+            await asyncio.sleep(DEVICE_POLL)
+            since = self._polled - DEVICE_POLL  # overlap: a row committed late is not missed
+            self._polled = self._clock()
+            try:
+                changed = await asyncio.to_thread(self.registry.devices, changed_since=since)
+            except SiagaError as exc:
+                log.error("cannot poll devices: %s", exc)
+                continue
+            for record in changed:
+                self._apply(self.hub.device_changed(record, self._clock()))
 
     def _rearm(self) -> None:
         deadline = self.hub.next_deadline()
@@ -181,9 +246,10 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def running_server(roster: Roster, store: Store, data_dir: Path, *,
-                         host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Server]:
+                         host: str = "127.0.0.1", port: int = 0,
+                         require_auth: bool = False) -> AsyncIterator[Server]:
     """Start a server for the duration of a ``with`` block (tests, demo, benchmarks)."""
-    server = Server(roster, store, data_dir, host=host, port=port)
+    server = Server(roster, store, data_dir, host=host, port=port, require_auth=require_auth)
     await server.start()
     try:
         yield server

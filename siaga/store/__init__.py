@@ -11,9 +11,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from siaga.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 #: Every outcome a finished recording may carry. "interrupted" marks one that was still
 #: open when the server stopped uncleanly (see :meth:`Store.recover_unfinished`).
@@ -72,6 +75,11 @@ class Recording:
 
 class Store(Protocol):
     """Recording metadata storage. Every failure surfaces as :class:`StoreError`."""
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, shared by the device registry and the audit log."""
+        ...
 
     def add_recording(self, rec: NewRecording) -> int:
         """Store a just-started recording and return its id."""

@@ -383,3 +383,8 @@ class SqlStore:
 
 
 __all__ = ["Base", "RecordingRow", "SqlStore", "alembic_config", "create_store_engine"]
+
+# Register the other models on Base.metadata (for Alembic's model/migration comparison);
+# last, because those modules import Base from here.
+from siaga.store import audit_sql as _audit_sql  # noqa: E402, F401
+from siaga.store import identity_sql as _identity_sql  # noqa: E402, F401
