@@ -39,6 +39,8 @@ app.add_typer(recordings_app, name="recordings")
 admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin).",
                         no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+audit_app = typer.Typer(help="Log audit. The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 
@@ -322,12 +324,70 @@ def admin_devices(
 
 def _audit(store: Store, kind: str, at: float, actor: str, subject: str,
            detail: dict[str, Any]) -> None:
-    """Append to the audit log (present once the audit module has landed)."""
-    try:
-        from .store.audit_sql import AuditLog
-    except ImportError:  # pragma: no cover - until the audit log lands
-        return
+    from .store.audit_sql import AuditLog
+
     AuditLog(store.engine).append(kind, at, actor, subject, detail)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[str | None, typer.Option(
+        help="A 'seq:hash' noted earlier (siaga audit list --anchor): also proves that no "
+             "entry up to it was cut off the end.")] = None,
+    data_dir: DataDir = None,
+    lang: Lang = "id",
+) -> None:
+    """Periksa keutuhan log audit. Check the audit log for edited, deleted or re-ordered
+    entries (exit code 1 if it is broken)."""
+    from .audit import format_report, parse_anchor
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+    from .store.audit_sql import AuditLog
+
+    if anchor is not None:
+        parse_anchor(anchor)
+    store = open_store(resolve_data_dir(data_dir))
+    try:
+        report = AuditLog(store.engine).verify(anchor=anchor)
+    finally:
+        store.close()
+    console.print(format_report(report, lang), style="green" if report.ok else "bold red",
+                  highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 50,
+    show_anchor: Annotated[bool, typer.Option(
+        "--anchor", help="Also print the anchor of the newest entry, to keep elsewhere.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Tampilkan entri terbaru. Show the newest audit entries."""
+    from .audit import anchor
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+    from .store.audit_sql import AuditLog
+
+    store = open_store(resolve_data_dir(data_dir))
+    try:
+        log = AuditLog(store.engine)
+        head = log.head()
+        first = max(0, (head.seq if head else 0) - limit)
+        entries = log.entries(since_seq=first)
+    finally:
+        store.close()
+    table = Table("#", "waktu/time", "jenis/kind", "pelaku/actor", "subjek/subject",
+                  "rincian/detail")
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        table.add_row(str(e.seq), when, e.kind, e.actor, e.subject,
+                      ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items())))
+    console.print(table)
+    if show_anchor and head is not None:
+        console.print(f"anchor: {anchor(head)}", highlight=False)
 
 
 @app.command()
