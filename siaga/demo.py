@@ -20,12 +20,17 @@ from rich.table import Table
 from . import wire
 from .audio.clips import clip_path
 from .audio.files import read_opus_packets
+from .audit import VerifyReport, format_report
 from .client import Client, Transmission
+from .client.identity import Identity
 from .errors import Refused
 from .i18n import t
+from .identity import code_hash, new_code
 from .roster import Priority, Roster, load_roster
 from .server import Server
 from .store import Recording, open_store
+from .store.audit_sql import AuditLog
+from .store.identity_sql import DeviceRegistry
 
 #: The twelve stations of the brief (governor + 11 heads) plus the agencies in the scene.
 HEADS = ["bupati-kerinci", "bupati-merangin", "bupati-sarolangun", "bupati-batanghari",
@@ -42,6 +47,8 @@ class DemoResult:
     late_entry_ms: float | None = None
     relay_ms: list[float] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
+    enrolled: int = 0
+    audit: VerifyReport | None = None
     relayed: int = 0
     dropped: int = 0
     duration: float = 0.0
@@ -79,6 +86,7 @@ class Demo:
         self._clips: dict[str, list[bytes]] = {}
         self.limit = 1.0 if quick else 8.0
         self.roster = self._roster()
+        self.registry: DeviceRegistry | None = None
 
     def _roster(self) -> Roster:
         roster = load_roster()
@@ -143,11 +151,25 @@ class Demo:
 
     # ---- stations ---------------------------------------------------------------------------
 
+    async def _enroll(self, url: str, member_id: str) -> Identity:
+        """What an admin and an HT do once: a one-time code, redeemed with keys made here."""
+        assert self.registry is not None
+        code = new_code()
+        now = time.time()
+        self.registry.issue_code(code_hash(code), member=member_id, now=now,
+                                 expires_at=now + 600, created_by="demo")
+        identity = await Client.enroll(url, code, member_id, label=f"HT {member_id}")
+        path = self.data_dir / "identities" / f"{member_id}.json"
+        path.unlink(missing_ok=True)  # a new demo run enrolls new devices
+        identity.save(path)
+        self.result.enrolled += 1
+        return identity
+
     async def _connect(self, url: str, member_id: str, talkgroups: list[str]) -> Client:
         on_event = (self._monitor_event if member_id == MONITOR
                     else self._station_event(member_id))
-        client = await Client.connect(url, member_id, device=f"ht-{member_id}",
-                                      on_event=on_event)
+        identity = await self._enroll(url, member_id)
+        client = await Client.connect(url, identity=identity, on_event=on_event)
         self.stations[member_id] = client
         for tg in talkgroups:
             await client.join(tg)
@@ -194,6 +216,8 @@ class Demo:
         for member_id in [h for h in HEADS if h != LATE_COMER] + AGENCIES:
             await self._connect(url, member_id, self._nets_of(member_id))
         self.say(None, t("demo_stations", self.lang, n=len(self.stations)))
+        self.say(None, t("demo_enrolled", self.lang, n=self.result.enrolled,
+                         path=self.data_dir / "identities"))
 
         # 1. The governor opens the command net; the Merangin operator starts a long report
         #    on the regency net at the same time; Sungai Penuh comes on the air late.
@@ -287,6 +311,9 @@ class Demo:
         table.add_row(t("sum_late", lang), late)
         table.add_row(t("sum_frames", lang), f"{r.relayed} / {r.dropped}")
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
+        table.add_row(t("sum_devices", lang), str(r.enrolled))
+        if r.audit is not None:
+            table.add_row(t("sum_audit", lang), format_report(r.audit, lang))
         table.add_row(t("sum_duration", lang), f"{r.duration:.1f} s")
         return table
 
@@ -300,7 +327,8 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
     store = open_store(data_dir)
     started = time.monotonic()
     since = time.time()
-    server = Server(demo.roster, store, data_dir, port=port)
+    server = Server(demo.roster, store, data_dir, port=port, require_auth=True)
+    demo.registry = DeviceRegistry(store.engine)
     await server.start()
     console.print(t("demo_server", lang, url=server.url, data=data_dir), highlight=False)
     try:
@@ -315,6 +343,7 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
         await server.close()
     demo.result.recordings = await asyncio.to_thread(store.list_recordings, since=since,
                                                      limit=1000)
+    demo.result.audit = await asyncio.to_thread(AuditLog(store.engine).verify)
     store.close()
     demo.result.duration = time.monotonic() - started
     console.print()

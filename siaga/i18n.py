@@ -50,6 +50,10 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "demo_stations": ("{n} stasiun terhubung: gubernur, 11 kepala daerah, Polda, BPBD, operator",
                       "{n} stations connected: governor, 11 regional heads, police, BPBD, "
                       "operator"),
+    "demo_enrolled": ("{n} perangkat didaftarkan dengan kode sekali pakai; masuk dengan tanda "
+                      "tangan perangkat (identitas: {path})",
+                      "{n} devices enrolled with one-time codes; sign-in by device signature "
+                      "(identities: {path})"),
     "scene": ("— {text} —", "— {text} —"),
     "scene_open": ("Gubernur membuka jaringan komando",
                    "The governor opens the command net"),
@@ -72,6 +76,8 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "sum_frames": ("Paket suara diteruskan / dibuang", "Voice packets relayed / dropped"),
     "sum_rec": ("Rekaman tersimpan", "Recordings stored"),
     "sum_outcomes": ("Hasil transmisi", "Transmission outcomes"),
+    "sum_devices": ("Perangkat terdaftar", "Devices enrolled"),
+    "sum_audit": ("Log audit", "Audit log"),
     "sum_duration": ("Durasi simulasi", "Simulation time"),
     "rec_hint": ("Dengarkan: siaga recordings list --data-dir {data}",
                  "Listen: siaga recordings list --data-dir {data}"),
