@@ -192,8 +192,11 @@ class Floor:
     # ---- inputs -----------------------------------------------------------------------------
 
     def request(self, party: int, priority: Priority, now: float,
-                emergency: bool = False) -> list[FloorEvent]:
-        """A PTT press. Returns a grant, a queue position or a denial (plus any pre-emption)."""
+                emergency: bool = False, may_preempt: bool = True) -> list[FloorEvent]:
+        """A PTT press. Returns a grant, a queue position or a denial (plus any pre-emption).
+
+        ``may_preempt=False`` (a talkgroup rule) makes a higher priority wait first in line
+        instead of cutting in; an emergency still never waits."""
         events: list[FloorEvent] = []
         if self.holder is not None and self.holder.party == party:
             return [Denied(party, ErrorCode.ALREADY_TRANSMITTING, "you already hold the floor")]
@@ -206,7 +209,7 @@ class Floor:
             self._remove_waiter(party, events)
             events.append(self._grant(party, priority, False, now))
             return events
-        if priority > self.holder.priority:
+        if priority > self.holder.priority and may_preempt:
             self._move(Trigger.PREEMPT)
             self._remove_waiter(party, events)
             events += self._end_holder("preempted", now, revoke="preempted")

@@ -576,7 +576,8 @@ class Hub:
                     reason=f"already transmitting on {other.tg.name}", ref=msg.ref))]
         if msg.e2e is not None:
             group.e2e[session.conn] = msg.e2e
-        events = group.floor.request(session.conn, member.priority, now, emergency=msg.emergency)
+        events = group.floor.request(session.conn, member.priority, now, emergency=msg.emergency,
+                                     may_preempt=group.tg.can_preempt(member.id))
         return self._apply(group, events, now, session.conn, msg.ref)
 
     def _floor_release(self, session: Session, msg: wire.FloorRelease,

@@ -94,6 +94,7 @@ class Talkgroup:
     members: frozenset[str]
     transmitters: frozenset[str]
     clearers: frozenset[str]
+    preempters: frozenset[str] = frozenset()
     time_limit: float = 60.0
     emergency_time_limit: float = 120.0
     queue_timeout: float = 30.0
@@ -104,6 +105,10 @@ class Talkgroup:
 
     def can_clear(self, member_id: str) -> bool:
         return member_id in self.clearers
+
+    def can_preempt(self, member_id: str) -> bool:
+        """Whether a higher priority lets this member cut in, or only puts it first in line."""
+        return member_id in self.preempters
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,7 @@ class _TalkgroupFile(msgspec.Struct, forbid_unknown_fields=True):
     transmit: list[str] = msgspec.field(default_factory=lambda: ["*"])
     clear_emergency: list[str] = msgspec.field(
         default_factory=lambda: ["role:governor", "role:admin", "role:bpbd"])
+    preempt: list[str] = msgspec.field(default_factory=lambda: ["*"])
     time_limit: Seconds = 60.0
     emergency_time_limit: Seconds = 120.0
     queue_timeout: Seconds = 30.0
@@ -241,6 +247,7 @@ def parse_roster(text: str, source: str = "<roster>") -> Roster:
             transmitters=_select(t.transmit, members.values(), f"{where} transmit", group),
             clearers=_select(t.clear_emergency, members.values(), f"{where} clear_emergency",
                              group),
+            preempters=_select(t.preempt, members.values(), f"{where} preempt", group),
             time_limit=t.time_limit,
             emergency_time_limit=t.emergency_time_limit,
             queue_timeout=t.queue_timeout,

@@ -2,5 +2,6 @@
 
 from .client import Client, Reception, Transmission
 from .player import Player
+from .tls import client_context
 
-__all__ = ["Client", "Player", "Reception", "Transmission"]
+__all__ = ["Client", "Player", "Reception", "Transmission", "client_context"]

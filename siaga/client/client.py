@@ -20,12 +20,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl as ssl_module
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import msgspec
 import numpy as np
@@ -187,14 +188,19 @@ class Client:
     async def connect(cls, url: str, member: str | None = None, device: str = "python", *,
                       identity: Identity | None = None,
                       on_event: Callable[[wire.ServerMessage], None] | None = None,
-                      timeout: float = 10.0) -> Self:
+                      timeout: float = 10.0,
+                      ssl: ssl_module.SSLContext | None = None) -> Self:
         """Connect and sign in: with ``identity`` as that enrolled device (signing the
-        server's challenge), otherwise as ``member`` on an open network."""
+        server's challenge), otherwise as ``member`` on an open network.
+
+        ``ssl`` decides which server certificates a ``wss://`` URL accepts (see
+        :func:`siaga.client.client_context`); without it the system's trusted CAs are used.
+        """
         if identity is not None:
             member, device = identity.member, identity.device_id
         if member is None:
             raise LocalProtocolError("give a member or an identity")
-        client = await cls._open(url, member, device, on_event, timeout)
+        client = await cls._open(url, member, device, on_event, timeout, ssl)
         try:
             challenge = await client._challenge
             auth = None
@@ -213,14 +219,15 @@ class Client:
 
     @classmethod
     async def enroll(cls, url: str, code: str, member: str, *, label: str = "",
-                     timeout: float = 10.0) -> Identity:
+                     timeout: float = 10.0,
+                     ssl: ssl_module.SSLContext | None = None) -> Identity:
         """Redeem a one-time code: make this device's keys here and register the public half.
 
         Returns the new :class:`Identity`; save it, it is the only copy of the private keys.
         """
         keys = DeviceKeys.generate()
         public = keys.public
-        client = await cls._open(url, member, public.device_id, None, timeout)
+        client = await cls._open(url, member, public.device_id, None, timeout, ssl)
         try:
             await client._challenge
             proof = sign_enroll(keys, normalize_code(code), member)
@@ -235,9 +242,14 @@ class Client:
     @classmethod
     async def _open(cls, url: str, member: str, device: str,
                     on_event: Callable[[wire.ServerMessage], None] | None,
-                    timeout: float) -> Self:
+                    timeout: float, ssl: ssl_module.SSLContext | None = None) -> Self:
+        options: dict[str, Any] = {}
+        if ssl is not None:
+            if not url.lower().startswith("wss://"):
+                raise LocalProtocolError(f"a TLS context needs a wss:// URL, not {url}")
+            options["ssl"] = ssl  # else: websockets' default context for wss://, none for ws://
         ws = await connect(url, compression=None, max_size=2 * wire.MAX_CONTROL_BYTES,
-                           open_timeout=timeout)
+                           open_timeout=timeout, **options)
         client = cls(ws, member, device, on_event)
         # Registered before the reader starts: the challenge is the server's first message.
         waiter = client._waiter(lambda m: isinstance(m, wire.Challenge))

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import ssl as ssl_module
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,12 +48,14 @@ class Server:
     def __init__(self, roster: Roster, store: Store, data_dir: Path, *,
                  host: str = "127.0.0.1", port: int = 8750,
                  clock: Callable[[], float] = time.time,
-                 require_auth: bool = False) -> None:
+                 require_auth: bool = False,
+                 ssl: ssl_module.SSLContext | None = None) -> None:
         self.registry = DeviceRegistry(store.engine) if require_auth else None
         self.hub = Hub(roster, DeviceDirectory() if require_auth else None)
         self.recorder = Recorder(store, data_dir)
         self.store = store
         self.host, self.port = host, port
+        self.ssl = ssl  # None: plain ws:// (behind a TLS-terminating proxy, or a lab)
         self._clock = clock
         self._conns: dict[int, ServerConnection] = {}
         self._ids = itertools.count(1)
@@ -67,7 +70,9 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/"
+        scheme = "wss" if self.ssl is not None else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}/"
 
     async def start(self) -> None:
         recovered = await asyncio.to_thread(self.store.recover_unfinished, self._clock())
@@ -86,11 +91,13 @@ class Server:
             max_queue=64,
             write_limit=64 * 1024,
             ping_interval=20, ping_timeout=20,
+            ssl=self.ssl,
         )
         sock = next(iter(self._ws.sockets))
         self.port = sock.getsockname()[1]
         self._apply([Audit("server_started", self._clock(), detail={
-            "port": self.port, "devices_required": self.registry is not None})])
+            "port": self.port, "devices_required": self.registry is not None,
+            "tls": self.ssl is not None})])
         log.info("serving %s on %s", self.hub.roster.network, self.url)
 
     async def close(self) -> None:
@@ -247,9 +254,11 @@ class Server:
 @contextlib.asynccontextmanager
 async def running_server(roster: Roster, store: Store, data_dir: Path, *,
                          host: str = "127.0.0.1", port: int = 0,
-                         require_auth: bool = False) -> AsyncIterator[Server]:
+                         require_auth: bool = False,
+                         ssl: ssl_module.SSLContext | None = None) -> AsyncIterator[Server]:
     """Start a server for the duration of a ``with`` block (tests, demo, benchmarks)."""
-    server = Server(roster, store, data_dir, host=host, port=port, require_auth=require_auth)
+    server = Server(roster, store, data_dir, host=host, port=port, require_auth=require_auth,
+                    ssl=ssl)
     await server.start()
     try:
         yield server
