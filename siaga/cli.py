@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Coroutine
@@ -41,6 +42,8 @@ admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin
 app.add_typer(admin_app, name="admin")
 audit_app = typer.Typer(help="Log audit. The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+tls_app = typer.Typer(help="Sertifikat TLS. TLS certificates.", no_args_is_help=True)
+app.add_typer(tls_app, name="tls")
 
 console = Console()
 
@@ -49,6 +52,19 @@ DataDir = Annotated[Path | None, typer.Option(
 RosterFile = Annotated[Path | None, typer.Option(
     "--roster", help="Roster TOML file (default: the built-in Jambi Province roster).")]
 Lang = Annotated[str, typer.Option("--lang", help="id (Bahasa Indonesia) or en.")]
+CaFile = Annotated[Path | None, typer.Option(
+    "--ca", help="Trust only this certificate (PEM) for a wss:// server, e.g. a field "
+                 "server's self-signed one (default: the system's trusted CAs).")]
+
+
+def _client_tls(server: str, ca: Path | None) -> ssl.SSLContext | None:
+    if ca is None:
+        return None
+    if not server.lower().startswith("wss://"):
+        raise typer.BadParameter("--ca needs a wss:// server URL", param_hint="--ca")
+    from .client import client_context
+
+    return client_context(ca)
 
 
 def _run(coro: Coroutine[Any, Any, Any], use_uvloop: bool = False) -> Any:
@@ -69,24 +85,33 @@ def serve(
     open_network: Annotated[bool, typer.Option(
         "--open", help="Let any roster member sign in without an enrolled device "
                        "(drills and labs only).")] = False,
+    tls_cert: Annotated[Path | None, typer.Option(
+        "--tls-cert", help="Serve wss:// with this certificate (PEM, with its chain).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        "--tls-key", help="The certificate's private key (PEM).")] = None,
 ) -> None:
     """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown).
 
     Devices must be enrolled (siaga admin enroll, then siaga enroll on the device) unless
-    --open is given."""
+    --open is given. With --tls-cert and --tls-key the server speaks wss:// only."""
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither",
+                                 param_hint="--tls-cert/--tls-key")
     from .roster import load_roster
-    from .server import Server
+    from .server import Server, server_context
     from .store import data_dir as resolve_data_dir
     from .store import open_store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     the_roster = load_roster(roster)
     directory = resolve_data_dir(data_dir)
+    tls = (server_context(tls_cert, tls_key)
+           if tls_cert is not None and tls_key is not None else None)
 
     async def main() -> None:
         store = open_store(directory)
         server = Server(the_roster, store, directory, host=host, port=port,
-                        require_auth=not open_network)
+                        require_auth=not open_network, ssl=tls)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
         if open_network:
@@ -111,12 +136,15 @@ def enroll(
     identity: Annotated[Path, typer.Option(help="Where to keep this device's identity.")],
     server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
     label: Annotated[str, typer.Option(help="A name for this device, e.g. 'HT Bupati'.")] = "",
+    ca: CaFile = None,
 ) -> None:
     """Daftarkan perangkat ini. Enroll this device: its keys are made here and never leave."""
     from .client import Client
 
+    tls = _client_tls(server, ca)
+
     async def main() -> None:
-        ident = await Client.enroll(server, code, member, label=label)
+        ident = await Client.enroll(server, code, member, label=label, ssl=tls)
         ident.save(identity)
         console.print(f"Terdaftar/enrolled: {ident.member} — perangkat/device {ident.device_id}"
                       f" → {identity}")
@@ -141,6 +169,7 @@ def talk(
     live: Annotated[Path | None, typer.Option(
         help="Also write what the loudspeaker would play (jitter buffer, concealment) to this "
              "WAV file.")] = None,
+    ca: CaFile = None,
 ) -> None:
     """Kirim berkas suara ke talkgroup, atau dengarkan dan rekam. Send audio, or listen."""
     import numpy as np
@@ -153,10 +182,11 @@ def talk(
     ident = Identity.load(identity) if identity is not None else None
     if ident is None and member is None:
         raise typer.BadParameter("give --identity (or --as on an open network)")
+    tls = _client_tls(server, ca)
 
     async def main() -> None:
         async with await Client.connect(server, member, device=f"cli-{member}",
-                                        identity=ident) as radio:
+                                        identity=ident, ssl=tls) as radio:
             await radio.join(talkgroup)
             if wav is not None:
                 packets = encode_pcm(read_audio(wav))
@@ -390,6 +420,34 @@ def audit_list(
         console.print(f"anchor: {anchor(head)}", highlight=False)
 
 
+@tls_app.command("self-signed")
+def tls_self_signed(
+    cert: Annotated[Path, typer.Option("--cert", help="Where to write the certificate (PEM).")],
+    key: Annotated[Path, typer.Option("--key", help="Where to write the private key (PEM, "
+                                                    "readable by the owner only).")],
+    host: Annotated[list[str] | None, typer.Option(
+        "--host", help="DNS name or IP address the HTs use to reach the server (repeat for "
+                       "several; default: localhost and 127.0.0.1).")] = None,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days the certificate is valid."
+                                      )] = 825,
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Buat sertifikat swa-tanda tangan. Make a self-signed certificate for a field server
+    without a CA; give the certificate (never the key) to each device: siaga talk --ca FILE."""
+    from .server.tls import fingerprint, make_self_signed
+
+    for path, hint in ((cert, "--cert"), (key, "--key")):
+        if path.exists() and not force:
+            raise typer.BadParameter(f"{path} exists (use --force to replace it)",
+                                     param_hint=hint)
+    hosts = host or ["localhost", "127.0.0.1"]
+    made = make_self_signed(cert, key, hosts=hosts, days=days)
+    console.print(f"Sertifikat/certificate → {cert}\nKunci/key → {key} (rahasia/secret)\n"
+                  f"Nama/names: {', '.join(hosts)}; berlaku/valid {days} hari/days\n"
+                  f"SHA-256: {fingerprint(made)}", highlight=False,
+                  soft_wrap=True)  # operators compare the fingerprint whole, on one line
+
+
 @app.command()
 def demo(
     data_dir: DataDir = None,
@@ -438,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2))
     except SiagaError as exc:
         console.print(f"[red]Galat/error {exc.code}:[/red] {exc.message}", highlight=False)
+        return 1
+    except ssl.SSLCertVerificationError as exc:
+        console.print(f"[red]Sertifikat server ditolak/server certificate refused:[/red] "
+                      f"{exc.verify_message} (--ca FILE?)", highlight=False)
         return 1
     return result if isinstance(result, int) else 0
 

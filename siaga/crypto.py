@@ -42,6 +42,7 @@ DEVICE_ID: Final = b"siaga/v1/device-id"
 FINGERPRINT: Final = b"siaga/v1/fingerprint"
 SEAL: Final = b"siaga/v1/seal"
 GROUP_KEY: Final = "siaga/v1/group-key"
+KEY_GRANT: Final = "siaga/v1/key-grant"
 AUDIO: Final = "siaga/v1/audio"
 
 # ---- sizes ---------------------------------------------------------------------------------
@@ -317,6 +318,19 @@ def seal_group_key(gk: GroupKey, recipient: DevicePublic) -> bytes:
     return seal_to(recipient, gk.secret, group_key_context(gk.talkgroup, gk.epoch))
 
 
+def sign_sealed_key(keeper: DeviceKeys, talkgroup: str, epoch: int, device_id: str,
+                    sealed: bytes) -> bytes:
+    """The key keeper vouches for one sealed copy: a device accepts group keys only from the
+    keeper it trusts, so a server cannot slip in a key of its own making."""
+    return keeper.sign(KEY_GRANT, talkgroup.encode(), _u32(epoch), device_id.encode(), sealed)
+
+
+def verify_sealed_key(keeper: DevicePublic, signature: bytes, talkgroup: str, epoch: int,
+                      device_id: str, sealed: bytes) -> None:
+    keeper.verify(signature, KEY_GRANT, talkgroup.encode(), _u32(epoch), device_id.encode(),
+                  sealed)
+
+
 def open_group_key(keys: DeviceKeys, talkgroup: str, epoch: int, blob: bytes) -> GroupKey:
     secret = open_sealed(keys, blob, group_key_context(talkgroup, epoch))
     if len(secret) != KEY_SIZE:
@@ -546,7 +560,9 @@ __all__ = [
     "seal_to",
     "sign_enroll",
     "sign_login",
+    "sign_sealed_key",
     "stream_key",
     "verify_enroll",
     "verify_login",
+    "verify_sealed_key",
 ]

@@ -8,7 +8,9 @@ arrived and carries out what the hub returns. Control messages in, :data:`Output
 * :class:`RecordStart` / :class:`RecordEnd` — open and close a transmission's recording;
 * :class:`Redeem` — ask the environment to redeem an enrollment code (a database write), whose
   answer comes back through :meth:`Hub.enroll_result`;
-* :class:`Audit` — an event for the tamper-evident audit log.
+* :class:`Audit` — an event for the tamper-evident audit log;
+* :class:`StoreKeys` / :class:`LoadKeys` — persist sealed group keys a key keeper published, and
+  fetch a device's sealed keys when it signs in (answered through :meth:`Hub.deliver_keys`).
 
 A hub built with a :class:`~siaga.identity.DeviceDirectory` is a closed network: a device signs
 in by signing the per-connection challenge nonce with its enrolled key. Without one, it is an
@@ -31,7 +33,7 @@ from typing import Final
 import msgspec
 
 from . import wire
-from .crypto import DevicePublic, b64d, b64e, verify_enroll, verify_login
+from .crypto import DevicePublic, b64d, b64e, verify_enroll, verify_login, verify_sealed_key
 from .errors import CryptoError, ErrorCode, LocalProtocolError, ProtocolError, Refused
 from .floor import (
     Denied,
@@ -45,8 +47,15 @@ from .floor import (
     Queued,
     Revoked,
 )
-from .identity import DeviceDirectory, DeviceRecord, FailureLimiter, code_hash, normalize_code
-from .roster import Member, Roster, Talkgroup
+from .identity import (
+    DeviceDirectory,
+    DeviceRecord,
+    FailureLimiter,
+    SealedKey,
+    code_hash,
+    normalize_code,
+)
+from .roster import Member, Role, Roster, Talkgroup
 
 #: WebSocket close codes used by the hub.
 CLOSE_GOING_AWAY: Final = 1001
@@ -95,6 +104,7 @@ class RecordStart:
     priority: int
     emergency: bool
     started_at: float
+    e2e: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +133,18 @@ class Audit:
     detail: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
 
-Output = Send | Close | RecordStart | RecordEnd | Redeem | Audit
+@dataclass(frozen=True, slots=True)
+class StoreKeys:
+    keys: tuple[SealedKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadKeys:
+    conn: int
+    device_id: str
+
+
+Output = Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
 
 
 # ---- state -----------------------------------------------------------------------------------
@@ -206,6 +227,8 @@ class Hub:
         self.roster = roster
         self.devices = devices
         self.failures = FailureLimiter()
+        #: Newest group-key epoch per talkgroup (the adapter seeds it from the store).
+        self.key_epochs: dict[str, int] = {}
         self.sessions: dict[int, Session] = {}
         self.stats = Stats()
         self._stream_ids = itertools.count(1)
@@ -390,6 +413,10 @@ class Hub:
             return self._floor_release(session, msg, now)
         if isinstance(msg, wire.EmergencyClear):
             return self._emergency_clear(session, msg, now)
+        if isinstance(msg, wire.DirectoryRequest):
+            return self._directory(session, msg)
+        if isinstance(msg, wire.PublishKeys):
+            return self._publish_keys(session, msg, now)
         raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
 
     def _hello(self, session: Session, msg: wire.Hello, now: float) -> list[Output]:
@@ -417,6 +444,7 @@ class Hub:
         if self.devices is not None:
             out.append(Audit("login", now, actor=msg.device, subject=member.id,
                              detail={"peer": session.peer}))
+            out.append(LoadKeys(session.conn, msg.device))
         self._devices[(member.id, msg.device)] = session.conn
         count = self._member_sessions.get(member.id, 0)
         self._member_sessions[member.id] = count + 1
@@ -534,6 +562,92 @@ class Hub:
                 out += self.disconnect(conn, now)
         return out
 
+    # ---- end-to-end keys: the server routes sealed keys it cannot open ------------------------
+
+    def _key_holders(self, tg: Talkgroup) -> list[DeviceRecord]:
+        """Devices that get a talkgroup's key: its members', and the auditors' (who may replay
+        any recording). Revoked devices never do."""
+        assert self.devices is not None
+        auditors = {m.id for m in self.roster.members.values() if m.role is Role.AUDITOR}
+        return [d for d in self.devices.devices.values()
+                if not d.revoked and (d.member in tg.members or d.member in auditors)]
+
+    def _directory(self, session: Session, msg: wire.DirectoryRequest) -> list[Output]:
+        if self.devices is None:
+            raise Refused("this network has no enrolled devices", ErrorCode.NOT_ALLOWED)
+        assert session.member is not None
+        group = self._groups.get(msg.talkgroup)
+        if group is None:
+            raise Refused(f"no talkgroup {msg.talkgroup!r}", ErrorCode.UNKNOWN_TALKGROUP)
+        if (session.member.id not in group.tg.members
+                and session.member.role not in (Role.ADMIN, Role.AUDITOR)):
+            raise Refused(f"{session.member.name} is not a member of {group.tg.name}",
+                          ErrorCode.NOT_MEMBER)
+        devices = [wire.DeviceInfo(device=d.device_id, member=d.member,
+                                   role=self.roster.members[d.member].role.value,
+                                   sign_pub=b64e(d.sign_pub), dh_pub=b64e(d.dh_pub))
+                   for d in self._key_holders(group.tg) if d.member in self.roster.members]
+        return [self._send(session.conn, wire.Directory(
+            talkgroup=group.tg.id, devices=devices,
+            epoch=self.key_epochs.get(group.tg.id, 0), ref=msg.ref))]
+
+    def _publish_keys(self, session: Session, msg: wire.PublishKeys,
+                      now: float) -> list[Output]:
+        """A key keeper (an admin's device) hands out a talkgroup key sealed per device."""
+        assert session.member is not None
+        if self.devices is None or session.member.role is not Role.ADMIN:
+            raise Refused("only an admin's device may publish group keys",
+                          ErrorCode.NOT_ALLOWED)
+        group = self._groups.get(msg.talkgroup)
+        if group is None:
+            raise Refused(f"no talkgroup {msg.talkgroup!r}", ErrorCode.UNKNOWN_TALKGROUP)
+        current = self.key_epochs.get(msg.talkgroup, 0)
+        if msg.epoch < current:
+            raise Refused(f"epoch {msg.epoch} is older than the current {current}",
+                          ErrorCode.NOT_ALLOWED)
+        keeper = self.devices.get(session.device)
+        assert keeper is not None  # signed in on a closed network
+        holders = {d.device_id: d for d in self._key_holders(group.tg)}
+        keeper_pub = DevicePublic(keeper.sign_pub, keeper.dh_pub)
+        stored: list[SealedKey] = []
+        for entry in msg.keys:
+            if entry.device not in holders:
+                raise Refused(f"device {entry.device} may not hold the key of "
+                              f"{group.tg.name}", ErrorCode.NOT_MEMBER)
+            try:
+                sealed, sig = b64d(entry.sealed), b64d(entry.sig)
+                verify_sealed_key(keeper_pub, sig, msg.talkgroup, msg.epoch, entry.device,
+                                  sealed)
+            except CryptoError as exc:
+                raise Refused(f"key for {entry.device} is not signed by your device",
+                              ErrorCode.BAD_SIGNATURE) from exc
+            stored.append(SealedKey(msg.talkgroup, msg.epoch, entry.device, keeper.device_id,
+                                    keeper.sign_pub, sealed, sig))
+        self.key_epochs[msg.talkgroup] = msg.epoch
+        out: list[Output] = [StoreKeys(tuple(stored))]
+        out += self.deliver_keys(None, stored)
+        out.append(self._send(session.conn, wire.KeysPublished(
+            talkgroup=msg.talkgroup, epoch=msg.epoch, stored=len(stored), ref=msg.ref)))
+        if msg.epoch > current:
+            out.append(Audit("key_rotated", now, actor=session.device, subject=msg.talkgroup,
+                             detail={"epoch": msg.epoch}))
+        return out
+
+    def deliver_keys(self, conn: int | None, keys: Iterable[SealedKey]) -> list[Output]:
+        """Send sealed keys to the sessions of their devices (only ``conn``, if given)."""
+        by_device: dict[str, list[int]] = {}
+        for c, s in self.sessions.items():
+            if s.member is not None and (conn is None or c == conn):
+                by_device.setdefault(s.device, []).append(c)
+        out: list[Output] = []
+        for k in keys:
+            for c in by_device.get(k.device_id, ()):
+                out.append(self._send(c, wire.Keys(
+                    talkgroup=k.talkgroup, epoch=k.epoch, keeper=k.keeper,
+                    keeper_pub=b64e(k.keeper_pub), sealed=b64e(k.sealed),
+                    sig=b64e(k.signature))))
+        return out
+
     def _join(self, session: Session, group: _Group, ref: int | None,
               now: float) -> list[Output]:
         session.joined.add(group.tg.id)
@@ -631,7 +745,7 @@ class Hub:
                 self.stats.transmissions += 1
                 out.append(Send(group.targets, wire.encode(start)))
                 out.append(RecordStart(ev.stream, tg.id, member.id, member.name, int(ev.priority),
-                                       ev.emergency, ev.started_at))
+                                       ev.emergency, ev.started_at, start.e2e))
             elif isinstance(ev, Ended):
                 stream = self._streams.pop(ev.stream)
                 # Tell those who were hearing it (not the talker, who never got talker_start).
@@ -728,5 +842,5 @@ class Hub:
         return self._send(conn, wire.Error(code=code.value, message=message, ref=ref))
 
 
-__all__ = ["Audit", "Close", "Hub", "Output", "RecordEnd", "RecordStart", "Redeem", "Send",
-           "Stats"]
+__all__ = ["Audit", "Close", "Hub", "LoadKeys", "Output", "RecordEnd", "RecordStart", "Redeem",
+           "Send", "Stats", "StoreKeys"]

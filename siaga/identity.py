@@ -56,6 +56,19 @@ class DeviceRecord:
         return self.revoked_at is not None
 
 
+@dataclass(frozen=True, slots=True)
+class SealedKey:
+    """One group key as the keeper published it for one device: sealed, and signed."""
+
+    talkgroup: str
+    epoch: int
+    device_id: str
+    keeper: str
+    keeper_pub: bytes
+    sealed: bytes
+    signature: bytes
+
+
 @dataclass(slots=True)
 class DeviceDirectory:
     """The enrolled devices, by id; the hub consults it on every login."""
@@ -145,5 +158,6 @@ class FailureLimiter:
 
 __all__ = [
     "CODE_ALPHABET", "DEFAULT_CODE_TTL", "DeviceDirectory", "DeviceRecord", "FailureLimiter",
+    "SealedKey",
     "code_hash", "new_code", "normalize_code", "resolve_member",
 ]

@@ -29,8 +29,10 @@ from .errors import ErrorCode, ProtocolError
 PROTOCOL_VERSION: Final = 1
 SUBPROTOCOL: Final = "siaga.v1"
 
-#: Largest text (control) message accepted, in bytes.
+#: Largest text (control) message a client may send, in bytes.
 MAX_CONTROL_BYTES: Final = 8 * 1024
+#: Largest message a server may send (a device directory of a big talkgroup is larger).
+MAX_SERVER_BYTES: Final = 256 * 1024
 #: Largest audio payload accepted (an Opus packet is at most 1275 bytes; room for AEAD and tag).
 MAX_AUDIO_PAYLOAD: Final = 1500
 #: Largest opaque end-to-end envelope carried in a floor request.
@@ -191,13 +193,39 @@ class EmergencyClear(_Msg, tag="emergency_clear"):
     ref: Ref | None = None
 
 
+class DirectoryRequest(_Msg, tag="directory_request"):
+    """Ask for the enrolled devices of a talkgroup's members (to seal keys or verify talkers)."""
+
+    talkgroup: Ident
+    ref: Ref | None = None
+
+
+class SealedKeyInfo(msgspec.Struct, forbid_unknown_fields=True):
+    device: Ident
+    sealed: Base64
+    sig: Base64
+
+
+class PublishKeys(_Msg, tag="publish_keys"):
+    """From a key keeper: a talkgroup key of ``epoch``, sealed to each listed device.
+
+    Sent in batches (a message stays under the size limit); several batches may carry one
+    epoch."""
+
+    talkgroup: Ident
+    epoch: Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
+    keys: Annotated[list[SealedKeyInfo], msgspec.Meta(min_length=1, max_length=24)]
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
 
 
 ClientMessage = (
-    Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear | Ping
+    Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
+    | DirectoryRequest | PublishKeys | Ping
 )
 
 
@@ -229,6 +257,39 @@ class Challenge(_Out, tag="challenge"):
 class Enrolled(_Out, tag="enrolled"):
     member: str
     device: str
+    ref: Ref | None = None
+
+
+class DeviceInfo(msgspec.Struct, omit_defaults=True):
+    device: str
+    member: str
+    role: str
+    sign_pub: str
+    dh_pub: str
+
+
+class Directory(_Out, tag="directory"):
+    talkgroup: str
+    devices: list[DeviceInfo]
+    epoch: int = 0  # the talkgroup's newest key epoch (0: no key yet)
+    ref: Ref | None = None
+
+
+class Keys(_Out, tag="keys"):
+    """A group key sealed to this device, signed by the keeper that made it."""
+
+    talkgroup: str
+    epoch: int
+    keeper: str
+    keeper_pub: str
+    sealed: str
+    sig: str
+
+
+class KeysPublished(_Out, tag="keys_published"):
+    talkgroup: str
+    epoch: int
+    stored: int
     ref: Ref | None = None
 
 
@@ -337,8 +398,9 @@ class Pong(_Out, tag="pong"):
 
 
 ServerMessage = (
-    Challenge | Enrolled | Welcome | Joined | Left | FloorGranted | FloorQueued | FloorDenied
-    | FloorRevoked | FloorReleased | TalkerStart | TalkerStop | Presence | Emergency | Error | Pong
+    Challenge | Enrolled | Directory | Keys | KeysPublished | Welcome | Joined | Left
+    | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
+    | TalkerStop | Presence | Emergency | Error | Pong
 )
 
 CLIENT_TYPES: Final = frozenset(str(m.__struct_config__.tag) for m in get_args(ClientMessage))
@@ -355,10 +417,10 @@ def encode(message: msgspec.Struct) -> str:
 
 
 def _decode(data: str | bytes, decoder: msgspec.json.Decoder[object],
-            known: frozenset[str]) -> object:
+            known: frozenset[str], limit: int) -> object:
     raw = data.encode() if isinstance(data, str) else data
-    if len(raw) > MAX_CONTROL_BYTES:
-        raise ProtocolError(f"control message of {len(raw)} bytes exceeds {MAX_CONTROL_BYTES}",
+    if len(raw) > limit:
+        raise ProtocolError(f"control message of {len(raw)} bytes exceeds {limit}",
                             ErrorCode.TOO_LARGE)
     try:
         return decoder.decode(raw)
@@ -381,12 +443,12 @@ def _raise_unknown_type(raw: bytes, known: frozenset[str]) -> None:
 
 def decode_client(data: str | bytes) -> ClientMessage:
     """Parse a message a client sent; raises :class:`ProtocolError` with a stable code."""
-    return cast(ClientMessage, _decode(data, _client_decoder, CLIENT_TYPES))
+    return cast(ClientMessage, _decode(data, _client_decoder, CLIENT_TYPES, MAX_CONTROL_BYTES))
 
 
 def decode_server(data: str | bytes) -> ServerMessage:
     """Parse a message the server sent (used by clients)."""
-    return cast(ServerMessage, _decode(data, _server_decoder, SERVER_TYPES))
+    return cast(ServerMessage, _decode(data, _server_decoder, SERVER_TYPES, MAX_SERVER_BYTES))
 
 
 __all__ = [
@@ -396,11 +458,15 @@ __all__ = [
     "MAX_AUDIO_FRAME",
     "MAX_AUDIO_PAYLOAD",
     "MAX_CONTROL_BYTES",
+    "MAX_SERVER_BYTES",
     "PROTOCOL_VERSION",
     "SUBPROTOCOL",
     "AudioFrame",
     "Challenge",
     "ClientMessage",
+    "DeviceInfo",
+    "Directory",
+    "DirectoryRequest",
     "Emergency",
     "EmergencyClear",
     "Enroll",
@@ -416,12 +482,16 @@ __all__ = [
     "Hello",
     "Join",
     "Joined",
+    "Keys",
+    "KeysPublished",
     "Leave",
     "Left",
     "MemberInfo",
     "Ping",
     "Pong",
     "Presence",
+    "PublishKeys",
+    "SealedKeyInfo",
     "ServerMessage",
     "TalkerStart",
     "TalkerStop",

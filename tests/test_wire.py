@@ -110,6 +110,9 @@ CLIENT_SAMPLES: list[wire.ClientMessage] = [
     wire.Hello(v=1, member="a", device="b.c:d-e_f", auth="sig", ref=2**53),
     wire.Enroll(code="ABCDE-12345", member="bupati-tebo", sign_pub="AAAA", dh_pub="BBBB",
                 proof="c2ln", label="HT Bupati", ref=3),
+    wire.DirectoryRequest(talkgroup="komando", ref=5),
+    wire.PublishKeys(talkgroup="komando", epoch=2, keys=[
+        wire.SealedKeyInfo(device="dabc", sealed="c2VhbGVk", sig="c2ln")], ref=6),
     wire.Join(talkgroup="komando"),
     wire.Join(talkgroup="komando", ref=7),
     wire.Leave(talkgroup="darurat", ref=0),
@@ -140,6 +143,11 @@ def test_defaults_are_omitted_on_the_wire() -> None:
 
 
 SERVER_SAMPLES: list[wire.ServerMessage] = [
+    wire.Directory(talkgroup="komando", epoch=1, devices=[wire.DeviceInfo(
+        device="dabc", member="gubernur", role="governor", sign_pub="AA", dh_pub="BB")]),
+    wire.Keys(talkgroup="komando", epoch=1, keeper="dkeep", keeper_pub="AA", sealed="BB",
+              sig="CC"),
+    wire.KeysPublished(talkgroup="komando", epoch=1, stored=3, ref=6),
     wire.Challenge(nonce="bm9uY2U", auth=True),
     wire.Enrolled(member="bupati-tebo", device="dabcdefghijklmnopqrst", ref=3),
     wire.Welcome(v=1, session=1, member=wire.MemberInfo(id="a", name="A", role="staff"),

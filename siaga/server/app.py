@@ -26,12 +26,24 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import wire
 from ..errors import ProtocolError, SiagaError
-from ..hub import Audit, Close, Hub, Output, RecordEnd, RecordStart, Redeem, Send
-from ..identity import DeviceDirectory
+from ..hub import (
+    Audit,
+    Close,
+    Hub,
+    LoadKeys,
+    Output,
+    RecordEnd,
+    RecordStart,
+    Redeem,
+    Send,
+    StoreKeys,
+)
+from ..identity import DeviceDirectory, SealedKey
 from ..roster import Roster
 from ..store import Store
 from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
+from ..store.keys_sql import KeyStore
 from .recorder import Recorder
 
 log = logging.getLogger("siaga.server")
@@ -65,6 +77,7 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self.audit = AuditLog(store.engine)
+        self.keystore = KeyStore(store.engine)
         # One thread, so entries reach the hash chain in the order they happened.
         self._audit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-audit")
 
@@ -80,6 +93,7 @@ class Server:
             log.warning("marked %d recordings left unfinished by a crash as interrupted",
                         recovered)
         if self.registry is not None:
+            self.hub.key_epochs = await asyncio.to_thread(self.keystore.epochs)
             self._polled = self._clock()
             for record in await asyncio.to_thread(self.registry.devices):
                 self.hub.device_changed(record, self._polled)
@@ -186,6 +200,10 @@ class Server:
                 self.recorder.end(out)
             elif isinstance(out, Close):
                 self._close(out.conn, out.code, out.reason)
+            elif isinstance(out, StoreKeys):
+                self._audit_pool.submit(self._store_keys, list(out.keys))
+            elif isinstance(out, LoadKeys):
+                self._spawn(self._load_keys(out))
             elif isinstance(out, Redeem):
                 self._spawn(self._redeem(out))
             elif isinstance(out, Audit):
@@ -200,6 +218,20 @@ class Server:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _store_keys(self, keys: list[SealedKey]) -> None:
+        try:
+            self.keystore.put(keys, self._clock())
+        except SiagaError as exc:
+            log.error("cannot store %d sealed group keys: %s", len(keys), exc)
+
+    async def _load_keys(self, load: LoadKeys) -> None:
+        try:
+            keys = await asyncio.to_thread(self.keystore.for_device, load.device_id)
+        except SiagaError as exc:
+            log.error("cannot load the group keys of %s: %s", load.device_id, exc)
+            return
+        self._apply(self.hub.deliver_keys(load.conn, keys))
 
     def _append_audit(self, event: Audit) -> None:
         try:

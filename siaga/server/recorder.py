@@ -58,7 +58,8 @@ class Recorder:
         self._open[ev.stream] = _Open(writer, ev.started_at)
         new = NewRecording(stream=ev.stream, talkgroup=ev.talkgroup, member=ev.member,
                            member_name=ev.member_name, priority=ev.priority,
-                           emergency=ev.emergency, started_at=ev.started_at, path=rel.as_posix())
+                           emergency=ev.emergency, started_at=ev.started_at, path=rel.as_posix(),
+                           e2e=ev.e2e)
         self._pool.submit(self._add, ev.stream, new)
 
     def frame(self, stream: int, data: bytes, now: float) -> None:

@@ -71,7 +71,7 @@ def _diagnose(cert: Path, cert_pem: bytes, key: Path, key_pem: bytes, exc: Excep
         serialization.load_pem_private_key(key_pem, password=None)
     except TypeError:
         return f"TLS key {key} is encrypted with a password; give an unencrypted key"
-    except (ValueError, TypeError, NotImplementedError):
+    except (ValueError, NotImplementedError):
         return f"TLS key {key} is not a PEM private key"
     return f"TLS key {key} does not belong to certificate {cert} ({exc})"
 

@@ -45,6 +45,7 @@ class NewRecording:
     emergency: bool
     started_at: float
     path: str  # relative to the data directory, so the directory can be moved
+    e2e: str | None = None  # the talker's signed envelope when the audio is end-to-end sealed
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Recording:
     outcome: str | None
     frames: int
     size_bytes: int
+    e2e: str | None = None
 
     @property
     def duration(self) -> float | None:

@@ -78,6 +78,7 @@ class RecordingRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     frames: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    e2e: Mapped[str | None] = mapped_column(String(2048))
 
     def to_value(self) -> Recording:
         return Recording(
@@ -94,6 +95,7 @@ class RecordingRow(Base):
             outcome=self.outcome,
             frames=self.frames,
             size_bytes=self.size_bytes,
+            e2e=self.e2e,
         )
 
 
@@ -268,7 +270,7 @@ class SqlStore:
             "stream": rec.stream, "talkgroup": rec.talkgroup, "member": rec.member,
             "member_name": rec.member_name, "priority": rec.priority,
             "emergency": rec.emergency, "started_at": float(rec.started_at), "path": rec.path,
-            "ended_at": None, "outcome": None, "frames": 0, "size_bytes": 0,
+            "ended_at": None, "outcome": None, "frames": 0, "size_bytes": 0, "e2e": rec.e2e,
         }
         with self._lock:
             try:
@@ -388,3 +390,4 @@ __all__ = ["Base", "RecordingRow", "SqlStore", "alembic_config", "create_store_e
 # last, because those modules import Base from here.
 from siaga.store import audit_sql as _audit_sql  # noqa: E402, F401
 from siaga.store import identity_sql as _identity_sql  # noqa: E402, F401
+from siaga.store import keys_sql as _keys_sql  # noqa: E402, F401
