@@ -641,11 +641,14 @@ class Hub:
                 by_device.setdefault(s.device, []).append(c)
         out: list[Output] = []
         for k in keys:
+            keeper = self.devices.get(k.keeper) if self.devices is not None else None
+            if keeper is None:
+                continue  # a keeper unknown here cannot be vouched for: send nothing
             for c in by_device.get(k.device_id, ()):
                 out.append(self._send(c, wire.Keys(
                     talkgroup=k.talkgroup, epoch=k.epoch, keeper=k.keeper,
-                    keeper_pub=b64e(k.keeper_pub), sealed=b64e(k.sealed),
-                    sig=b64e(k.signature))))
+                    keeper_sign=b64e(keeper.sign_pub), keeper_dh=b64e(keeper.dh_pub),
+                    sealed=b64e(k.sealed), sig=b64e(k.signature))))
         return out
 
     def _join(self, session: Session, group: _Group, ref: int | None,

@@ -280,8 +280,9 @@ class Keys(_Out, tag="keys"):
 
     talkgroup: str
     epoch: int
-    keeper: str
-    keeper_pub: str
+    keeper: str  # the keeper's device id, which commits to both of its public keys
+    keeper_sign: str
+    keeper_dh: str
     sealed: str
     sig: str
 

@@ -145,8 +145,8 @@ def test_defaults_are_omitted_on_the_wire() -> None:
 SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.Directory(talkgroup="komando", epoch=1, devices=[wire.DeviceInfo(
         device="dabc", member="gubernur", role="governor", sign_pub="AA", dh_pub="BB")]),
-    wire.Keys(talkgroup="komando", epoch=1, keeper="dkeep", keeper_pub="AA", sealed="BB",
-              sig="CC"),
+    wire.Keys(talkgroup="komando", epoch=1, keeper="dkeep", keeper_sign="AA", keeper_dh="DD",
+              sealed="BB", sig="CC"),
     wire.KeysPublished(talkgroup="komando", epoch=1, stored=3, ref=6),
     wire.Challenge(nonce="bm9uY2U", auth=True),
     wire.Enrolled(member="bupati-tebo", device="dabcdefghijklmnopqrst", ref=3),

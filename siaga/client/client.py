@@ -36,11 +36,22 @@ from websockets.exceptions import ConnectionClosed
 from .. import wire
 from ..audio.files import write_wav
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
-from ..crypto import DeviceKeys, b64d, b64e, sign_enroll, sign_login
-from ..errors import ErrorCode, LocalProtocolError, ProtocolError, Refused
+from ..crypto import (
+    DeviceKeys,
+    GroupKey,
+    StreamCipher,
+    b64d,
+    b64e,
+    seal_group_key,
+    sign_enroll,
+    sign_login,
+    sign_sealed_key,
+)
+from ..errors import CryptoError, ErrorCode, LocalProtocolError, ProtocolError, Refused
 from ..identity import normalize_code
 from ..recording import payloads_in_order
 from .identity import Identity
+from .keyring import Keyring, Receiver, UnknownDevice
 from .player import Player
 
 M = TypeVar("M", bound=wire.ServerMessage)
@@ -52,6 +63,8 @@ log = logging.getLogger("siaga.client")
 
 #: How many recent control messages a client keeps for :meth:`Client.wait_for`.
 EVENT_HISTORY = 2000
+#: Sealed keys per publish_keys message (the wire allows 24; each entry is ~250 bytes).
+KEY_BATCH = 20
 
 
 @dataclass(slots=True)
@@ -69,10 +82,48 @@ class Reception:
     frames: list[tuple[float, wire.AudioFrame]] = field(default_factory=list)
     outcome: str | None = None
     ended_at: float | None = None
+    e2e: str | None = None
+    #: End to end: the verified talker (from its signed envelope, not the server's word) and
+    #: the decryptor; frames wait in ``pending`` until the talker's device is known.
+    receiver: Receiver | None = None
+    pending: list[tuple[float, wire.AudioFrame]] = field(default_factory=list)
+    rejected: int = 0
+    problem: str | None = None
 
     @property
     def done(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def sealed(self) -> bool:
+        """Whether this transmission came end-to-end encrypted (shown to the user, always)."""
+        return self.e2e is not None
+
+    @property
+    def verified_member(self) -> str | None:
+        return self.receiver.member if self.receiver is not None else None
+
+    def accept(self, arrived: float, frame: wire.AudioFrame) -> None:
+        """Take one frame as received: opened if sealed, held back until the key is known."""
+        if not frame.flags & wire.FLAG_SEALED:
+            if self.e2e is None:
+                self.frames.append((arrived, frame))
+            else:
+                self.rejected += 1  # plaintext inside a sealed transmission: never accepted
+            return
+        if self.receiver is None:
+            self.pending.append((arrived, frame))
+            return
+        try:
+            self.frames.append((arrived, self.receiver.open(frame)))
+        except CryptoError:
+            self.rejected += 1
+
+    def ready(self, receiver: Receiver) -> None:
+        self.receiver = receiver
+        pending, self.pending = self.pending, []
+        for arrived, frame in pending:
+            self.accept(arrived, frame)
 
     def packets(self) -> list[bytes | None]:
         """Opus packets in sequence order; ``None`` where a frame was lost."""
@@ -103,6 +154,7 @@ class Transmission:
         self.queued = queued  # waited in the queue: access_time then includes the wait
         self.revoked: str | None = None
         self.released = False
+        self.cipher: StreamCipher | None = None  # set when the talkgroup is end-to-end sealed
         self._seq = 0
         self.sent_at: list[float] = []  # send time of each frame, by sequence number
 
@@ -119,8 +171,14 @@ class Transmission:
         """Send one 20 ms packet; returns False (and sends nothing) once the floor is gone."""
         if not self.active:
             return False
+        flags = wire.FLAG_END if end else 0
+        if self.cipher is not None:
+            flags |= wire.FLAG_SEALED
+            clear = wire.AudioFrame(self.number, self.stream, self._seq, self._seq * FRAME_MS,
+                                    b"", flags)
+            payload = self.cipher.seal(clear.header(), payload)
         frame = wire.AudioFrame(self.number, self.stream, self._seq, self._seq * FRAME_MS,
-                                payload, wire.FLAG_END if end else 0)
+                                payload, flags)
         self._seq += 1
         self.sent_at.append(self.client.clock())
         try:
@@ -175,6 +233,10 @@ class Client:
         self.events: deque[tuple[float, wire.ServerMessage]] = deque(maxlen=EVENT_HISTORY)
         self.frames_received = 0
         self.players: dict[str, Player] = {}
+        self.keyring: Keyring | None = None
+        self._pending_starts: dict[int, wire.TalkerStart] = {}
+        self._refreshing: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._refs = itertools.count(1)
         self._waiters: list[tuple[Callable[[wire.ServerMessage], bool],
                                   asyncio.Future[wire.ServerMessage]]] = []
@@ -209,6 +271,9 @@ class Client:
             elif challenge.auth:
                 raise Refused("this network requires an enrolled device (siaga enroll)",
                               ErrorCode.NOT_AUTHENTICATED)
+            if identity is not None and challenge.auth:
+                # Before hello: the server sends sealed keys right after the welcome.
+                client.keyring = Keyring(identity.device_id, identity.keys, identity.keeper)
             client.welcome = await client._request(
                 wire.Hello(v=wire.PROTOCOL_VERSION, member=member, device=device, auth=auth),
                 expect=wire.Welcome, timeout=timeout)
@@ -266,6 +331,8 @@ class Client:
     async def close(self) -> None:
         for tx in list(self.transmissions.values()):
             await tx.release()
+        for task in list(self._background):
+            task.cancel()
         await self._ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -279,7 +346,42 @@ class Client:
     # ---- requests ---------------------------------------------------------------------------
 
     async def join(self, talkgroup: str) -> wire.Joined:
-        return await self._request(wire.Join(talkgroup=talkgroup), expect=wire.Joined)
+        joined = await self._request(wire.Join(talkgroup=talkgroup), expect=wire.Joined)
+        if self.keyring is not None:
+            await self.refresh_directory(talkgroup)
+        return joined
+
+    async def refresh_directory(self, talkgroup: str) -> wire.Directory:
+        """Learn the devices of a talkgroup's members, to verify who is talking."""
+        directory = await self._request(wire.DirectoryRequest(talkgroup=talkgroup),
+                                        expect=wire.Directory)
+        if self.keyring is not None:
+            self.keyring.update_directory(directory)
+            self._retry_receivers()
+        return directory
+
+    async def publish_group_key(self, talkgroup: str) -> GroupKey:
+        """As key keeper (an admin's device): make the talkgroup's next key epoch and seal it
+        to every device that may hold it. Also how keys rotate after a revocation."""
+        if self.keyring is None:
+            raise LocalProtocolError("publishing keys needs an enrolled identity")
+        directory = await self.refresh_directory(talkgroup)
+        gk = GroupKey.generate(talkgroup, directory.epoch + 1)
+        entries = []
+        for d in directory.devices:
+            entry = self.keyring.directory.get(d.device)
+            if entry is None:
+                continue  # malformed keys in the directory: nothing to seal to
+            sealed = seal_group_key(gk, entry[1])
+            sig = sign_sealed_key(self.keyring.keys, talkgroup, gk.epoch, d.device, sealed)
+            entries.append(wire.SealedKeyInfo(device=d.device, sealed=b64e(sealed),
+                                              sig=b64e(sig)))
+        for i in range(0, len(entries), KEY_BATCH):
+            await self._request(wire.PublishKeys(talkgroup=talkgroup, epoch=gk.epoch,
+                                                 keys=entries[i:i + KEY_BATCH]),
+                                expect=wire.KeysPublished)
+        self.keyring.add_own(gk)
+        return gk
 
     async def leave(self, talkgroup: str) -> None:
         await self._request(wire.Leave(talkgroup=talkgroup), expect=wire.Left)
@@ -318,6 +420,9 @@ class Client:
             return isinstance(m, wire.Error) and m.ref == ref
 
         waiter = self._waiter(answer)
+        sealing = self.keyring.begin(talkgroup, requested_at) if self.keyring else None
+        if sealing is not None:
+            e2e = sealing[0]
         await self._send(wire.FloorRequest(talkgroup=talkgroup, emergency=emergency, ref=ref,
                                            e2e=e2e))
         try:
@@ -327,6 +432,8 @@ class Client:
             raise
         if isinstance(msg, wire.FloorGranted):
             tx = Transmission(self, msg, requested_at, self.clock(), queued)
+            if sealing is not None and self.keyring is not None:
+                tx.cipher = self.keyring.cipher(sealing[1], sealing[2])
             self.transmissions[talkgroup] = tx
             return tx
         if isinstance(msg, wire.FloorQueued):
@@ -448,11 +555,53 @@ class Client:
             return
         reception = self.receptions.get(frame.stream)
         if reception is not None:
-            reception.frames.append((now, frame))
+            heard = len(reception.frames)
+            reception.accept(now, frame)
             self.frames_received += 1
             player = self.players.get(reception.talkgroup)
             if player is not None:
-                player.push(frame, now)
+                for _, opened in reception.frames[heard:]:
+                    player.push(opened, now)
+
+    def _open_reception(self, reception: Reception, start: wire.TalkerStart,
+                        now: float) -> None:
+        """Verify a sealed transmission's envelope; fetch the talker's device if unknown."""
+        if start.e2e is None or self.keyring is None:
+            if start.e2e is not None:
+                reception.problem = "sealed, and this device holds no keys"
+            return
+        try:
+            reception.ready(self.keyring.receiver(start, now))
+            reception.problem = None
+        except UnknownDevice:
+            reception.problem = "talker's device not in the directory yet"
+            self._pending_starts[start.stream] = start
+            if start.talkgroup not in self._refreshing:
+                self._refreshing.add(start.talkgroup)
+                task = asyncio.get_running_loop().create_task(
+                    self._refresh_quietly(start.talkgroup))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        except CryptoError as exc:
+            reception.problem = exc.message
+            if exc.code is not ErrorCode.REPLAYED:
+                self._pending_starts[start.stream] = start  # a key may still arrive
+
+    async def _refresh_quietly(self, talkgroup: str) -> None:
+        try:
+            await self.refresh_directory(talkgroup)
+        except (Refused, ConnectionError, LocalProtocolError, TimeoutError) as exc:
+            log.warning("cannot refresh the directory of %s: %s", talkgroup, exc)
+        finally:
+            self._refreshing.discard(talkgroup)
+
+    def _retry_receivers(self) -> None:
+        now = self.clock()
+        for stream, start in list(self._pending_starts.items()):
+            reception = self.receptions.get(stream)
+            del self._pending_starts[stream]
+            if reception is not None and reception.receiver is None:
+                self._open_reception(reception, start, now)
 
     def _on_control(self, data: str, now: float) -> None:
         try:
@@ -462,9 +611,13 @@ class Client:
             return
         if isinstance(msg, wire.TalkerStart):
             reception = Reception(msg.talkgroup, msg.stream, msg.member, msg.priority,
-                                  msg.emergency, msg.late, msg.started_at, now)
+                                  msg.emergency, msg.late, msg.started_at, now, e2e=msg.e2e)
             self.receptions[msg.stream] = reception
             self.heard_log.append(reception)
+            self._open_reception(reception, msg, now)
+        elif isinstance(msg, wire.Keys):
+            if self.keyring is not None and self.keyring.add_sealed(msg) is not None:
+                self._retry_receivers()
         elif isinstance(msg, wire.TalkerStop):
             done = self.receptions.pop(msg.stream, None)
             if done is not None:

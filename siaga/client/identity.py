@@ -23,6 +23,7 @@ class Identity:
     member: str
     keys: DeviceKeys
     label: str = ""
+    keeper: str | None = None  # device id of the trusted key keeper, if pinned at enrollment
 
     @property
     def device_id(self) -> str:
@@ -33,7 +34,7 @@ class Identity:
         by a mistyped command)."""
         data = json.dumps({
             "format": FORMAT, "member": self.member, "device": self.device_id,
-            "label": self.label,
+            "label": self.label, "keeper": self.keeper,
             "keys": base64.urlsafe_b64encode(self.keys.to_bytes()).decode(),
         }, indent=2)
         p = Path(path)
@@ -53,7 +54,9 @@ class Identity:
             if raw.get("format") != FORMAT:
                 raise ConfigError(f"{p} is not a Siaga device identity")
             keys = DeviceKeys.from_bytes(base64.urlsafe_b64decode(raw["keys"]))
-            identity = cls(member=str(raw["member"]), keys=keys, label=str(raw.get("label", "")))
+            keeper = raw.get("keeper")
+            identity = cls(member=str(raw["member"]), keys=keys, label=str(raw.get("label", "")),
+                           keeper=str(keeper) if keeper else None)
         except (OSError, ValueError, KeyError, TypeError, CryptoError) as exc:
             raise ConfigError(f"cannot read identity file {p}: {exc}") from exc
         if identity.device_id != raw.get("device"):
