@@ -14,6 +14,17 @@ The orchestrator drives a worker over a ``multiprocessing`` pipe with three comm
 
 Times across processes are ``time.monotonic()`` (CLOCK_MONOTONIC); frame latencies are
 ``time.perf_counter_ns()`` differences, which on Linux is the same clock in every process.
+
+With ``spec["e2e"]`` the worker does what end-to-end encrypting clients do (siaga/crypto.py,
+docs/security.md). The worker owns whole talkgroups, so it also stands in for the key keeper
+(one ``GroupKey`` per talkgroup) and for the directory of devices (each talker's
+``DevicePublic``). Per PTT press the talker signs a fresh envelope (``make_envelope``) and sends
+it in ``floor_request.e2e``, derives the stream key (``stream_key``) once granted, and seals
+every frame with the header (FLAG_SEALED set) as associated data; the sender's timestamp is the
+first 8 bytes of the *plaintext*. Each listener verifies the envelope it gets in
+``talker_start.e2e`` (``peek_envelope``, directory lookup, ``open_envelope``), derives the same
+stream key, and per frame opens it and checks the replay window before it reads the clock, so
+the measured latency includes what a real listener must do before it can play the frame.
 """
 
 from __future__ import annotations
@@ -32,11 +43,30 @@ from typing import Any
 
 from common import FILLER, FRAME_S, HEADER, group_id, member_id
 
+from siaga.crypto import (
+    DeviceKeys,
+    DevicePublic,
+    GroupKey,
+    ReplayWindow,
+    StreamCipher,
+    make_envelope,
+    new_nonce,
+    open_envelope,
+    peek_envelope,
+    stream_key,
+)
+from siaga.errors import CryptoError
+from siaga.wire import FLAG_SEALED
+
 perf_ns = time.perf_counter_ns
 mono = time.monotonic
 
 #: Upper bound on latency samples one worker keeps per phase (8 bytes each).
 MAX_LAT_SAMPLES = 2_000_000
+#: How old an envelope may be when it reaches a listener (as in siaga.client.keyring).
+ENVELOPE_MAX_AGE = 600.0
+#: Epoch of every bench talkgroup key (no membership cuts during a run).
+EPOCH = 1
 
 
 @dataclass
@@ -57,10 +87,12 @@ class Stats:
     error_samples: list[str] = field(default_factory=list)
     timeouts: int = 0
     presence: int = 0
+    crypto_errors: int = 0  # envelopes or frames that did not verify/open, or no receiver
 
 
 class Conn:
-    __slots__ = ("group", "idx", "late_start_t0", "late_t0", "reader", "waiters", "ws")
+    __slots__ = ("group", "idx", "late_start_t0", "late_t0", "reader", "rx", "seen", "waiters",
+                 "ws")
 
     def __init__(self, idx: int, group: int) -> None:
         self.idx = idx
@@ -70,6 +102,9 @@ class Conn:
         self.late_t0 = 0
         self.late_start_t0 = 0
         self.reader: asyncio.Task[None] | None = None
+        # End-to-end mode: stream id -> (cipher, replay window), and envelope nonces accepted.
+        self.rx: dict[int, tuple[StreamCipher, ReplayWindow]] = {}
+        self.seen: set[bytes] = set()
 
     def expect(self, kind: str) -> asyncio.Future[dict[str, Any]]:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -90,26 +125,54 @@ class Worker:
         for idx in spec["extra"]:
             self.conns[idx] = Conn(idx, -1)
         self.st = Stats()
+        self.e2e: bool = bool(spec.get("e2e"))
+        # End-to-end mode: this worker is the key keeper and the device directory of its groups.
+        self.group_keys: dict[tuple[str, int], GroupKey] = {}
+        self.talker_keys: dict[int, DeviceKeys] = {}
+        self.directory: dict[str, DevicePublic] = {}
+        if self.e2e:
+            for g in self.groups:
+                self.group_keys[(group_id(g), EPOCH)] = GroupKey.generate(group_id(g), EPOCH)
+                keys = DeviceKeys.generate()
+                self.talker_keys[g] = keys
+                self.directory[keys.public.device_id] = keys.public
 
     # ---- receiving ------------------------------------------------------------------------
 
     async def _read(self, c: Conn) -> None:
         st = self.st
+        e2e = self.e2e
+        rx = c.rx
         try:
             async for msg in c.ws:
                 if type(msg) is bytes:
-                    t = perf_ns()
+                    if e2e:
+                        # Open and replay-check before reading the clock, as a player must.
+                        r = rx.get(int.from_bytes(msg[4:8], "big"))
+                        if r is None:
+                            st.crypto_errors += 1
+                            continue
+                        try:
+                            plain = r[0].open(msg[:16], msg[16:])
+                            r[1].check(int.from_bytes(msg[8:12], "big"))
+                        except CryptoError:
+                            st.crypto_errors += 1
+                            continue
+                        t = perf_ns()
+                        sent = int.from_bytes(plain[:8], "big")
+                    else:
+                        t = perf_ns()
+                        sent = int.from_bytes(msg[16:24], "big")
                     st.frames_total += 1
                     if st.measuring:
                         st.frames += 1
                         if len(st.lat) < MAX_LAT_SAMPLES:
-                            st.lat.append(t - int.from_bytes(msg[16:24], "big"))
+                            st.lat.append(t - sent)
                     if c.late_t0:
                         if st.measuring:
                             st.late.append(t - c.late_t0)
                             # Excess over the unavoidable wait for the talker's next frame.
-                            st.late_excess.append(
-                                t - max(c.late_t0, int.from_bytes(msg[16:24], "big")))
+                            st.late_excess.append(t - max(c.late_t0, sent))
                         c.late_t0 = 0
                     continue
                 if msg.startswith('{"type":"presence"'):
@@ -117,6 +180,11 @@ class Worker:
                     continue
                 m = json.loads(msg)
                 kind = m.get("type")
+                if e2e:
+                    if kind == "talker_start":
+                        self._receive_start(c, m)
+                    elif kind == "talker_stop":
+                        rx.pop(m.get("stream"), None)
                 if kind == "talker_start" and c.late_start_t0 and m.get("late"):
                     if st.measuring:
                         st.late_start.append(perf_ns() - c.late_start_t0)
@@ -131,6 +199,34 @@ class Worker:
         except Exception:  # connection closed at the end of the run, or an error to report
             pass
 
+    def _receive_start(self, c: Conn, m: dict[str, Any]) -> None:
+        """Verify a talker's envelope and set up decryption of its stream (end-to-end mode).
+
+        The bench's late joiner is a listener that left and rejoins the same transmission, so
+        its own replay set already holds this envelope's nonce; a real late entrant is a
+        device that has not seen it, so a late ``talker_start`` is checked against a fresh set
+        (the full verification cost is still paid).
+        """
+        try:
+            text = m.get("e2e")
+            if not isinstance(text, str):
+                raise CryptoError("talker_start without an envelope")
+            tg = m["talkgroup"]
+            pub = self.directory.get(peek_envelope(text).device_id)
+            if pub is None:
+                raise CryptoError("envelope from a device not in the directory")
+            env = open_envelope(text, pub, talkgroup=tg, now=time.time(),
+                                max_age=ENVELOPE_MAX_AGE,
+                                seen=set() if m.get("late") else c.seen)
+            gk = self.group_keys.get((tg, env.epoch))
+            if gk is None:
+                raise CryptoError("no group key for the envelope's epoch")
+            c.rx[m["stream"]] = (stream_key(gk, env.nonce, env.device_id), ReplayWindow())
+        except CryptoError as exc:
+            self.st.crypto_errors += 1
+            if len(self.st.error_samples) < 5:
+                self.st.error_samples.append(f"e2e: {exc}")
+
     # ---- connecting -----------------------------------------------------------------------
 
     async def _open(self, c: Conn, sem: asyncio.Semaphore) -> None:
@@ -142,8 +238,10 @@ class Worker:
                                  close_timeout=1)
             c.reader = asyncio.create_task(self._read(c))
             fut = c.expect("welcome")
+            keys = self.talker_keys.get(c.group) if c.idx % self.size == 0 else None
+            device = keys.public.device_id if keys is not None else "bench"
             await c.ws.send(json.dumps({"type": "hello", "v": 1, "member": member_id(c.idx),
-                                        "device": "bench"}))
+                                        "device": device}))
             await asyncio.wait_for(fut, 60)
             if c.group >= 0:
                 fut = c.expect("joined")
@@ -189,17 +287,30 @@ class Worker:
         nframes: int = p["tx_frames"]
         t_end: float = p["t_end"]
         late_entry: bool = p["late_entry"]
+        e2e = self.e2e
+        keys = self.talker_keys.get(g)
+        gk = self.group_keys.get((tg, EPOCH))
+        cipher: StreamCipher | None = None
+        sealed = FLAG_SEALED if e2e else 0
         await self._sleep_until(p["t_start"] + random.uniform(0, 0.25))
         tasks: list[asyncio.Task[None]] = []
         while mono() < t_end:
             t0 = perf_ns()
-            granted = await self._request(c, "floor_granted",
-                                          {"type": "floor_request", "talkgroup": tg})
+            request: dict[str, Any] = {"type": "floor_request", "talkgroup": tg}
+            if e2e:
+                # PTT press: sign a fresh envelope (counted in the access time).
+                assert keys is not None and gk is not None
+                nonce = new_nonce(16)
+                request["e2e"] = make_envelope(keys, tg, gk.epoch, time.time(), nonce=nonce)
+            granted = await self._request(c, "floor_granted", request)
             if granted is None:
                 continue
             if st.measuring:
                 st.access.append(perf_ns() - t0)
             number, stream = granted["number"], granted["stream"]
+            if e2e:
+                assert keys is not None and gk is not None
+                cipher = stream_key(gk, nonce, keys.public.device_id)
             next_t = mono()
             for seq in range(nframes):
                 if late_entry and seq == int(nframes * 0.4):
@@ -219,8 +330,13 @@ class Worker:
                         st.resyncs += 1
                         next_t = mono()
                 last = seq == nframes - 1 or mono() >= t_end
-                frame = (HEADER.pack(1, 1 if last else 0, number, stream, seq, seq * 20)
-                         + perf_ns().to_bytes(8, "big") + FILLER)
+                if cipher is not None:
+                    header = HEADER.pack(1, (1 if last else 0) | sealed, number, stream, seq,
+                                         seq * 20)
+                    frame = header + cipher.seal(header, perf_ns().to_bytes(8, "big") + FILLER)
+                else:
+                    frame = (HEADER.pack(1, 1 if last else 0, number, stream, seq, seq * 20)
+                             + perf_ns().to_bytes(8, "big") + FILLER)
                 await c.ws.send(frame)
                 st.sends += 1
                 next_t += FRAME_S
@@ -250,6 +366,7 @@ class Worker:
             "late_start": st.late_start, "sends": st.sends, "sends_late_5ms": st.sends_late_5ms,
             "max_send_lag": st.max_send_lag, "resyncs": st.resyncs, "errors": st.errors,
             "error_samples": st.error_samples, "timeouts": st.timeouts,
+            "crypto_errors": st.crypto_errors,
             "cpu": (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system),
         }
 

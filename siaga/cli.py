@@ -12,7 +12,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,8 +23,9 @@ from rich.table import Table
 from .errors import SiagaError
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import Recording, Store
     from .store.identity_sql import DeviceRegistry
+    from .wire import AudioFrame
 
 app = typer.Typer(
     name="siaga",
@@ -244,28 +245,73 @@ def recordings_list(
 def recordings_export(
     rec_id: Annotated[int, typer.Argument(help="Recording id (see `siaga recordings list`).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.wav or .ogg/.opus).")],
+    identity: Annotated[Path | None, typer.Option(
+        help="Identity of a device that held the talkgroup key (a member's, or an auditor's), "
+             "for end-to-end sealed recordings.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Ekspor rekaman ke WAV atau Ogg Opus. Export a recording to WAV or Ogg Opus."""
+    """Ekspor rekaman ke WAV atau Ogg Opus. Export a recording to WAV or Ogg Opus.
+
+    Sealed recordings open only with the identity of a device that held the key: the server's
+    files alone do not reveal the audio."""
     from .recording import export_ogg, export_wav
     from .store import data_dir as resolve_data_dir
     from .store import open_store
 
+    suffix = out.suffix.lower()
+    if suffix not in (".wav", ".ogg", ".opus"):
+        raise typer.BadParameter("use a .wav, .ogg or .opus file name", param_hint="--out")
     directory = resolve_data_dir(data_dir)
     store = open_store(directory)
     try:
         rec = store.get_recording(rec_id)
+        opener = _recording_opener(store, rec, identity) if rec.e2e else None
     finally:
         store.close()
     src = directory / rec.path
-    suffix = out.suffix.lower()
     if suffix == ".wav":
-        export_wav(src, out)
-    elif suffix in (".ogg", ".opus"):
-        export_ogg(src, out)
+        export_wav(src, out, opener)
     else:
-        raise typer.BadParameter("use a .wav, .ogg or .opus file name", param_hint="--out")
+        export_ogg(src, out, opener)
     console.print(f"{rec.member_name} @ {rec.talkgroup} → {out}")
+
+
+def _recording_opener(store: Store, rec: Recording,
+                      identity_file: Path | None) -> Callable[[AudioFrame], AudioFrame]:
+    """Open a sealed recording as the given device: its sealed copy of the talkgroup key (kept
+    by the server), the talker's public keys, and the talker's signed envelope."""
+    from . import wire
+    from .client.identity import Identity
+    from .client.keyring import Keyring
+    from .crypto import DevicePublic, b64e, peek_envelope
+    from .errors import ErrorCode, Refused
+    from .store.identity_sql import DeviceRegistry
+    from .store.keys_sql import KeyStore
+
+    if identity_file is None:
+        raise typer.BadParameter("this recording is end-to-end sealed: give --identity",
+                                 param_hint="--identity")
+    assert rec.e2e is not None
+    ident = Identity.load(identity_file)
+    envelope = peek_envelope(rec.e2e)
+    registry = DeviceRegistry(store.engine)
+    talker = registry.get(envelope.device_id)
+    sealed = KeyStore(store.engine).for_device(ident.device_id, talkgroup=rec.talkgroup,
+                                               epoch=envelope.epoch)
+    keeper = registry.get(sealed[0].keeper) if sealed else None
+    if talker is None or keeper is None:
+        raise Refused(f"device {ident.device_id} never held the key of {rec.talkgroup} "
+                      f"epoch {envelope.epoch}", ErrorCode.NOT_MEMBER)
+    keyring = Keyring(ident.device_id, ident.keys, ident.keeper)
+    k = sealed[0]
+    if keyring.add_sealed(wire.Keys(
+            talkgroup=k.talkgroup, epoch=k.epoch, keeper=k.keeper,
+            keeper_sign=b64e(keeper.sign_pub), keeper_dh=b64e(keeper.dh_pub),
+            sealed=b64e(k.sealed), sig=b64e(k.signature))) is None:
+        raise Refused("the stored key does not open with this identity", ErrorCode.DECRYPT_FAILED)
+    keyring.directory[talker.device_id] = (talker.member,
+                                           DevicePublic(talker.sign_pub, talker.dh_pub))
+    return keyring.recording_receiver(rec.e2e, rec.talkgroup).open
 
 
 def _registry(data_dir: Path | None) -> tuple[Store, DeviceRegistry]:

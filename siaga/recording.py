@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +27,7 @@ import numpy as np
 
 from .audio.files import write_ogg_opus, write_wav
 from .audio.opus import FRAME_SAMPLES, PCM, PRE_SKIP, OpusDecoder
-from .errors import AudioError, ProtocolError
+from .errors import AudioError, ProtocolError, SiagaError
 from .wire import FLAG_SEALED, U32, AudioFrame, decode_audio, peek_header
 
 MAGIC: Final = b"SIAGAREC"
@@ -159,15 +160,27 @@ def read_recording(path: StrPath) -> RecordingContents:
     return RecordingContents(frames, truncated=False)
 
 
-def _playable(path: StrPath) -> list[AudioFrame]:
-    """The recording's frames in sequence order, refusing sealed ones."""
+#: Opens one sealed frame (a :class:`siaga.client.keyring.Receiver`'s ``open``).
+FrameOpener = Callable[[AudioFrame], AudioFrame]
+
+
+def _playable(path: StrPath, opener: FrameOpener | None = None) -> list[AudioFrame]:
+    """The recording's frames in sequence order, opened with ``opener`` if sealed."""
     contents = read_recording(path)
-    if contents.sealed:
+    if not contents.sealed:
+        return [f for _, f in contents.frames]
+    if opener is None:
         raise AudioError(
-            f"{path} holds end-to-end encrypted audio; it can only be exported by a client "
-            "holding the talkgroup key"
+            f"{path} holds end-to-end encrypted audio; export it with the identity of a "
+            "device holding the talkgroup key (--identity)"
         )
-    return [f for _, f in contents.frames]
+    opened = []
+    for _, frame in contents.frames:
+        try:
+            opened.append(opener(frame))
+        except SiagaError as exc:
+            raise AudioError(f"{path}: frame {frame.seq} does not open: {exc.message}") from exc
+    return opened
 
 
 def payloads_in_order(frames: list[AudioFrame]) -> list[bytes | None]:
@@ -190,7 +203,7 @@ def payloads_in_order(frames: list[AudioFrame]) -> list[bytes | None]:
     return out
 
 
-def export_wav(src: StrPath, dst: StrPath) -> None:
+def export_wav(src: StrPath, dst: StrPath, opener: FrameOpener | None = None) -> None:
     """Decode a recording to WAV, concealing missing frames so the timing stays true.
 
     Like an Ogg export, the codec's start-up delay (:data:`PRE_SKIP`) is trimmed, so both
@@ -199,13 +212,13 @@ def export_wav(src: StrPath, dst: StrPath) -> None:
     decoder = OpusDecoder()
     chunks: list[PCM] = [
         decoder.conceal() if payload is None else decoder.decode(payload)
-        for payload in payloads_in_order(_playable(src))
+        for payload in payloads_in_order(_playable(src, opener))
     ]
     pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
     write_wav(dst, pcm[PRE_SKIP:] if len(pcm) >= FRAME_SAMPLES else pcm)
 
 
-def export_ogg(src: StrPath, dst: StrPath) -> None:
+def export_ogg(src: StrPath, dst: StrPath, opener: FrameOpener | None = None) -> None:
     """Remux a recording's Opus packets into Ogg Opus without re-encoding.
 
     A missing frame becomes a one-byte packet (the previous TOC, no frame data), which Opus
@@ -213,7 +226,7 @@ def export_ogg(src: StrPath, dst: StrPath) -> None:
     """
     packets: list[bytes] = []
     last_toc = 0x08  # SILK wideband 20 ms, used only if the very first frames are missing
-    for payload in payloads_in_order(_playable(src)):
+    for payload in payloads_in_order(_playable(src, opener)):
         if payload is None:
             packets.append(bytes([last_toc & 0xFC]))
         else:

@@ -131,22 +131,31 @@ class Keyring:
         return stream_key(gk, nonce, self.device_id)
 
     def receiver(self, start: wire.TalkerStart, now: float) -> Receiver:
-        """Verify a talker's envelope and set up decryption of its frames.
+        """Verify a live talker's envelope (fresh, never seen) and set up its decryption.
 
         Raises :class:`UnknownDevice` when the directory lacks the talker's device, and
         :class:`CryptoError` when the envelope is forged, replayed, or for a key not held.
         """
         assert start.e2e is not None
-        claimed = peek_envelope(start.e2e)
+        return self._receiver(start.e2e, start.talkgroup, now, self.seen)
+
+    def recording_receiver(self, e2e: str, talkgroup: str) -> Receiver:
+        """The same for a stored transmission: signature and key checked, no freshness."""
+        return self._receiver(e2e, talkgroup, None, None)
+
+    def _receiver(self, e2e: str, talkgroup: str, now: float | None,
+                  seen: set[bytes] | None) -> Receiver:
+        claimed = peek_envelope(e2e)
         entry = self.directory.get(claimed.device_id)
         if entry is None:
             raise UnknownDevice(claimed.device_id)
         member, public = entry
-        envelope = open_envelope(start.e2e, public, talkgroup=start.talkgroup, now=now,
-                                 max_age=ENVELOPE_MAX_AGE, seen=self.seen)
-        gk = self.group_keys.get((start.talkgroup, envelope.epoch))
+        envelope = open_envelope(e2e, public, talkgroup=talkgroup,
+                                 now=claimed.started_at if now is None else now,
+                                 max_age=ENVELOPE_MAX_AGE, seen=seen)
+        gk = self.group_keys.get((talkgroup, envelope.epoch))
         if gk is None:
-            raise CryptoError(f"no key for {start.talkgroup} epoch {envelope.epoch}",
+            raise CryptoError(f"no key for {talkgroup} epoch {envelope.epoch}",
                               ErrorCode.DECRYPT_FAILED)
         return Receiver(envelope, member, stream_key(gk, envelope.nonce, envelope.device_id))
 

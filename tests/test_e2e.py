@@ -1,0 +1,247 @@
+"""End-to-end encryption on a real server: what listeners hear, what the server can read
+(nothing), and the attacks a sealed talkgroup must withstand."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from siaga import wire
+from siaga.audio.files import read_audio
+from siaga.audio.opus import SAMPLE_RATE
+from siaga.cli import main
+from siaga.client import Client
+from siaga.client.client import Reception
+from siaga.client.identity import Identity
+from siaga.client.keyring import Keyring, Receiver
+from siaga.crypto import DeviceKeys, GroupKey, b64e, new_nonce, seal_group_key, sign_sealed_key
+from siaga.errors import CryptoError
+from siaga.identity import code_hash, new_code
+from siaga.recording import read_recording
+from siaga.roster import Roster
+from siaga.server import Server, running_server
+from siaga.store import Store
+from siaga.store.identity_sql import DeviceRegistry
+
+WAIT = 5.0
+
+Enroll = Callable[[str], Awaitable[Identity]]
+
+
+@pytest.fixture
+async def closed_server(roster: Roster, store: Store, data_dir: Path) -> AsyncIterator[Server]:
+    async with running_server(roster, store, data_dir, require_auth=True) as server:
+        yield server
+
+
+@pytest.fixture
+def enroll(closed_server: Server, store: Store) -> Enroll:
+    async def _enroll(member: str) -> Identity:
+        code = new_code()
+        now = time.time()
+        DeviceRegistry(store.engine).issue_code(code_hash(code), member=member, now=now,
+                                                expires_at=now + 60, created_by="test")
+        return await Client.enroll(closed_server.url, code, member)
+    return _enroll
+
+
+@pytest.fixture
+async def radios(closed_server: Server, enroll: Enroll) -> AsyncIterator[dict[str, Client]]:
+    """Signed-in keeper (admin), governor, a bupati and the auditor, joined to komando."""
+    clients: dict[str, Client] = {}
+    for member in ("admin", "gubernur", "bupati-kerinci", "auditor"):
+        identity = await enroll(member)
+        clients[member] = await Client.connect(closed_server.url, identity=identity)
+        clients[member].identity = identity  # type: ignore[attr-defined]
+    await clients["gubernur"].join("komando")
+    await clients["bupati-kerinci"].join("komando")
+    yield clients
+    for client in clients.values():
+        await client.close()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), WAIT)
+
+
+async def heard_one(client: Client, talkgroup: str) -> Reception:
+    await until(lambda: any(r.done for r in client.heard(talkgroup)))
+    return [r for r in client.heard(talkgroup) if r.done][-1]
+
+
+async def test_sealed_talk_is_heard_verified_and_unreadable_on_the_server(
+        radios: dict[str, Client], closed_server: Server, store: Store, data_dir: Path,
+        opus_packets: list[bytes], tmp_path: Path) -> None:
+    gk = await radios["admin"].publish_group_key("komando")
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    await until(lambda: bupati.keyring is not None and bupati.keyring.latest("komando") == gk)
+    tx = await gov.send_packets("komando", opus_packets, realtime=False)
+    assert tx.cipher is not None
+    heard = await heard_one(bupati, "komando")
+    assert heard.sealed and heard.verified_member == "gubernur" and heard.rejected == 0
+    assert [f.payload for _, f in heard.frames] == opus_packets
+
+    # The server's files: every frame sealed, no Opus packet and no key in the clear.
+    await closed_server.recorder.drain()
+    [rec] = store.list_recordings()
+    assert rec.e2e is not None
+    recording = data_dir / rec.path
+    contents = read_recording(recording)
+    assert contents.sealed and all(f.flags & wire.FLAG_SEALED for _, f in contents.frames)
+    raw = recording.read_bytes()
+    assert not any(packet in raw for packet in opus_packets)
+    database = b"".join(p.read_bytes() for p in data_dir.glob("siaga.db*"))
+    assert gk.secret not in database and gk.secret not in raw
+    # ... so an export without a key is refused, and one with the auditor's identity works.
+    out = tmp_path / "export.wav"
+    assert main(["recordings", "export", str(rec.id), "-o", str(out),
+                 "--data-dir", str(data_dir)]) == 2
+    auditor_file = tmp_path / "auditor.json"
+    radios["auditor"].identity.save(auditor_file)  # type: ignore[attr-defined]
+    assert main(["recordings", "export", str(rec.id), "-o", str(out), "--identity",
+                 str(auditor_file), "--data-dir", str(data_dir)]) == 0
+    seconds = len(read_audio(out)) / SAMPLE_RATE
+    assert abs(seconds - len(opus_packets) * 0.02) < 0.05
+    # A device that never held the key cannot export it either.
+    stranger = Identity(member="bupati-tebo", keys=DeviceKeys.generate())
+    stranger_file = tmp_path / "stranger.json"
+    stranger.save(stranger_file)
+    assert main(["recordings", "export", str(rec.id), "-o", str(out), "--identity",
+                 str(stranger_file), "--data-dir", str(data_dir)]) == 1
+
+
+async def test_a_member_cannot_speak_as_another(radios: dict[str, Client],
+                                                opus_packets: list[bytes]) -> None:
+    """The bupati signs its envelope with a key the directory does not know for any device
+    (it cannot sign with the governor's): listeners refuse every frame."""
+    await radios["admin"].publish_group_key("komando")
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    await until(lambda: bupati.keyring is not None and bupati.keyring.latest("komando"))
+    assert bupati.keyring is not None
+    forger = DeviceKeys.generate()
+    honest_begin = bupati.keyring.begin
+
+    def forged_begin(talkgroup: str, now: float):  # type: ignore[no-untyped-def]
+        envelope, gk, nonce = honest_begin(talkgroup, now)  # type: ignore[misc]
+        from siaga.crypto import make_envelope
+        return make_envelope(forger, talkgroup, gk.epoch, now, nonce=nonce), gk, nonce
+
+    bupati.keyring.begin = forged_begin  # type: ignore[method-assign]
+    await bupati.send_packets("komando", opus_packets[:10], realtime=False)
+    heard = await heard_one(gov, "komando")
+    assert heard.sealed and heard.verified_member is None
+    assert heard.frames == [] and heard.problem is not None
+
+
+async def test_rotation_after_revocation_locks_the_lost_device_out(
+        radios: dict[str, Client], closed_server: Server, store: Store, enroll: Enroll,
+        opus_packets: list[bytes]) -> None:
+    admin, gov, bupati = radios["admin"], radios["gubernur"], radios["bupati-kerinci"]
+    listener = await Client.connect(closed_server.url, identity=await enroll("bupati-merangin"))
+    radios["bupati-merangin"] = listener  # closed by the fixture
+    await listener.join("komando")
+    first = await admin.publish_group_key("komando")
+    await until(lambda: bupati.keyring is not None and bupati.keyring.latest("komando") == first)
+    stolen = bupati.keyring  # what a thief has: the HT's keys and the keys it received
+    assert stolen is not None
+
+    DeviceRegistry(store.engine).revoke(bupati.keyring.device_id, now=time.time(), by="admin")
+    await asyncio.wait_for(bupati.closed.wait(), 3.0)
+    second = await admin.publish_group_key("komando")  # the directory no longer lists it
+    assert second.epoch == first.epoch + 1
+    await until(lambda: gov.keyring is not None and gov.keyring.latest("komando") == second)
+
+    await until(lambda: listener.keyring.latest("komando") == second)  # type: ignore[union-attr]
+    await gov.send_packets("komando", opus_packets[:10], realtime=False)
+    heard = await heard_one(listener, "komando")
+    assert heard.e2e is not None and len(heard.frames) == 10
+    start = wire.TalkerStart(talkgroup="komando", number=1, stream=heard.stream,
+                             member=heard.member, priority=3, started_at=heard.started_at,
+                             e2e=heard.e2e)
+    stolen.directory.update(listener.keyring.directory)  # type: ignore[union-attr]
+    with pytest.raises(CryptoError):
+        stolen.receiver(start, time.time())  # no key for the new epoch
+
+
+def sealed_frame(receiver_key: GroupKey, keys: DeviceKeys) -> tuple[Receiver, wire.AudioFrame,
+                                                                     Keyring]:
+    ring = Keyring(keys.public.device_id, keys)
+    ring.add_own(receiver_key)
+    ring.directory[keys.public.device_id] = ("gubernur", keys.public)
+    envelope, gk, nonce = ring.begin("komando", 100.0)  # type: ignore[misc]
+    header = wire.AudioFrame(1, 9, 0, 0, b"", wire.FLAG_SEALED)
+    frame = wire.AudioFrame(1, 9, 0, 0, ring.cipher(gk, nonce).seal(header.header(), b"opus"),
+                            wire.FLAG_SEALED)
+    start = wire.TalkerStart(talkgroup="komando", number=1, stream=9,
+                             member=wire.MemberInfo(id="gubernur", name="G", role="governor"),
+                             priority=3, started_at=100.0, e2e=envelope)
+    return ring.receiver(start, 100.0), frame, ring
+
+
+def test_tampered_replayed_and_plaintext_frames_are_rejected() -> None:
+    keys = DeviceKeys.generate()
+    receiver, frame, _ = sealed_frame(GroupKey.generate("komando", 1), keys)
+    reception = Reception("komando", 9, wire.MemberInfo(id="gubernur", name="G", role="g"),
+                          3, False, False, 100.0, 100.0, e2e="x")
+    reception.ready(receiver)
+    tampered = wire.AudioFrame(frame.talkgroup, frame.stream, frame.seq, frame.timestamp,
+                               bytes([frame.payload[0] ^ 1]) + frame.payload[1:], frame.flags)
+    moved = wire.AudioFrame(2, frame.stream, frame.seq, frame.timestamp, frame.payload,
+                            frame.flags)
+    plain = wire.AudioFrame(1, 9, 1, 20, b"opus", 0)
+    for bad in (tampered, moved, plain):
+        reception.accept(101.0, bad)
+    assert reception.frames == [] and reception.rejected == 3
+    reception.accept(101.0, frame)
+    reception.accept(101.1, frame)  # replayed
+    assert [f.payload for _, f in reception.frames] == [b"opus"] and reception.rejected == 4
+
+
+def test_a_key_from_another_keeper_is_refused_after_the_first() -> None:
+    me = DeviceKeys.generate()
+    ring = Keyring(me.public.device_id, me)
+
+    def keys_msg(keeper: DeviceKeys, epoch: int) -> wire.Keys:
+        gk = GroupKey("komando", epoch, new_nonce(32))
+        sealed = seal_group_key(gk, me.public)
+        sig = sign_sealed_key(keeper, "komando", epoch, me.public.device_id, sealed)
+        return wire.Keys(talkgroup="komando", epoch=epoch, keeper=keeper.public.device_id,
+                         keeper_sign=b64e(keeper.public.sign_pub),
+                         keeper_dh=b64e(keeper.public.dh_pub), sealed=b64e(sealed),
+                         sig=b64e(sig))
+
+    keeper, impostor = DeviceKeys.generate(), DeviceKeys.generate()
+    assert ring.add_sealed(keys_msg(keeper, 1)) is not None
+    assert ring.keeper == keeper.public.device_id  # trusted on first use
+    assert ring.add_sealed(keys_msg(impostor, 2)) is None  # a server's own "keeper"
+    assert ring.latest("komando").epoch == 1  # type: ignore[union-attr]
+    assert ring.rejected_keys == 1
+
+
+async def test_only_an_admin_publishes_and_only_to_key_holders(
+        radios: dict[str, Client], enroll: Enroll, closed_server: Server) -> None:
+    gov = radios["gubernur"]
+    assert gov.keyring is not None
+    with pytest.raises(Exception) as not_admin:
+        await gov.publish_group_key("komando")
+    assert "admin" in str(not_admin.value)
+    # The keeper cannot seal komando's key to a device outside komando (bupati-tebo is not in
+    # the Kerinci net): the server refuses the whole batch.
+    tebo = await enroll("bupati-tebo")
+    admin = radios["admin"]
+    assert admin.keyring is not None
+    gk = GroupKey.generate("kerinci", 1)
+    sealed = seal_group_key(gk, tebo.keys.public)
+    sig = sign_sealed_key(admin.keyring.keys, "kerinci", 1, tebo.device_id, sealed)
+    entry = wire.SealedKeyInfo(device=tebo.device_id, sealed=b64e(sealed), sig=b64e(sig))
+    with pytest.raises(Exception) as outsider:
+        await admin._request(wire.PublishKeys(talkgroup="kerinci", epoch=1, keys=[entry]),
+                             expect=wire.KeysPublished)
+    assert "may not hold" in str(outsider.value)
