@@ -46,7 +46,7 @@ app.add_typer(audit_app, name="audit")
 tls_app = typer.Typer(help="Sertifikat TLS. TLS certificates.", no_args_is_help=True)
 app.add_typer(tls_app, name="tls")
 
-console = Console()
+console = Console(emoji=False)  # ":ab:" in a fingerprint is data, not an emoji
 
 DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Data directory (default: $SIAGA_DATA_DIR or ./siaga-data).")]

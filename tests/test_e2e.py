@@ -129,7 +129,7 @@ async def test_a_member_cannot_speak_as_another(radios: dict[str, Client],
     honest_begin = bupati.keyring.begin
 
     def forged_begin(talkgroup: str, now: float):  # type: ignore[no-untyped-def]
-        envelope, gk, nonce = honest_begin(talkgroup, now)  # type: ignore[misc]
+        _, gk, nonce = honest_begin(talkgroup, now)  # type: ignore[misc]
         from siaga.crypto import make_envelope
         return make_envelope(forger, talkgroup, gk.epoch, now, nonce=nonce), gk, nonce
 
