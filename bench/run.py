@@ -7,7 +7,11 @@
 
 For each server ("siaga", "echo") and each event loop ("asyncio", "uvloop") it starts the server
 in its own process (bench/servers.py), starts load-generator worker processes (bench/load.py,
-always on uvloop), and measures:
+always on uvloop), and measures the figures below. A third configuration, "siaga+e2e" (by default
+on uvloop only, see --e2e), runs the same Siaga server with clients that encrypt end to end:
+signed envelopes in floor_request, AES-256-GCM sealed frames, listeners that verify and decrypt
+before they take the arrival time. A micro-benchmark (bench/micro.py) then times each client-side
+crypto operation on its own.
 
 1. floor access time: floor_request sent -> floor_granted received, under load;
 2. relay latency: frame sent -> frame received by each listener (sender's perf_counter_ns in
@@ -43,6 +47,7 @@ sys.path.insert(0, str(HERE))
 
 from common import FRAME_S, PAYLOAD_BYTES, machine_cpu, proc_cpu_seconds, proc_rss_bytes  # noqa: E402
 from load import worker_main  # noqa: E402
+from micro import FRAME_US, crypto_micro, wire_sizes  # noqa: E402
 
 ROOT = HERE.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -53,6 +58,9 @@ TARGET_ACCESS_P99_MS = 5.0
 TARGET_RELAY_FACTOR = 2.0
 TARGET_DELIVERIES_PER_CPU_S = 20_000
 TARGET_KIB_PER_CONN = 50.0
+
+#: The configuration of Siaga driven by end-to-end encrypting clients (same server process).
+E2E = "siaga+e2e"
 
 
 def log(msg: str) -> None:
@@ -75,6 +83,9 @@ def pct(values: Any, scale: float = 1e-6) -> dict[str, float | int]:
 class Config:
     def __init__(self, kind: str, loop: str, args: argparse.Namespace) -> None:
         self.kind, self.loop, self.args = kind, loop, args
+        # siaga+e2e is the same Siaga server (open network); only the clients differ.
+        self.server_kind = "siaga" if kind == E2E else kind
+        self.e2e = kind == E2E
         self.members = max(args.idle, args.groups * args.size)
         self.proc: subprocess.Popen[str] | None = None
         self.workers: list[tuple[Any, Any]] = []  # (process, pipe)
@@ -82,7 +93,8 @@ class Config:
 
     def start_server(self) -> int:
         a = self.args
-        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.kind, "--loop", self.loop,
+        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.server_kind,
+               "--loop", self.loop,
                "--groups", str(a.groups), "--size", str(a.size), "--members", str(self.members),
                "--data-dir", self.tmp.name]
         self.stderr = open(Path(self.tmp.name) / "server.stderr", "w+")  # noqa: SIM115
@@ -109,7 +121,7 @@ class Config:
             spec = {"url": f"ws://127.0.0.1:{port}/", "size": a.size,
                     "groups": [g for g in range(a.groups) if g % a.workers == w],
                     "extra": [i for i in range(a.groups * a.size, self.members)
-                              if i % a.workers == w]}
+                              if i % a.workers == w], "e2e": self.e2e}
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
             p.start()
@@ -234,6 +246,9 @@ class Config:
             "errors": sum(r["errors"] for r in results),
             "error_samples": [s for r in results for s in r["error_samples"]][:5],
             "timeouts": sum(r["timeouts"] for r in results),
+            "crypto_errors": sum(r["crypto_errors"] for r in results),
+            "workers_cpu_us_per_frame": ((sum(wcpu1) - sum(wcpu0)) / frames * 1e6
+                                         if frames else float("nan")),
         }
         log(f"{self.kind}/{self.loop} {active} groups: delivered {out['delivered_per_s']:.0f}/s "
             f"of {out['offered_per_s']:.0f}, server CPU {out['server_cpu_util']:.0%}, "
@@ -242,7 +257,9 @@ class Config:
             f"{out['relay']['p50']:.2f}/{out['relay']['p99']:.2f} ms, access p50/p99 "
             f"{out['access']['p50']:.2f}/{out['access']['p99']:.2f} ms (n={out['access']['n']}),"
             f" late p50/p99 {out['late']['p50']:.1f}/{out['late']['p99']:.1f} ms"
-            + (f", errors {out['errors']} {out['error_samples'][:1]}" if out["errors"] else ""))
+            + (f", errors {out['errors']} {out['error_samples'][:1]}" if out["errors"] else "")
+            + (f", crypto errors {out['crypto_errors']} {out['error_samples'][:1]}"
+               if out["crypto_errors"] else ""))
         time.sleep(0.5)
         return out
 
@@ -277,11 +294,30 @@ def _by(results: list[dict[str, Any]], kind: str, loop: str) -> dict[str, Any] |
     return next((r for r in results if r["kind"] == kind and r["loop"] == loop), None)
 
 
+def run_micro(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the client-side crypto operations, alone on one CPU (the server's, now idle)."""
+    before = os.sched_getaffinity(0)
+    if args.pin:
+        os.sched_setaffinity(0, {0})
+    try:
+        t0 = mono()
+        ops = crypto_micro(repeats=3 if args.quick else 5, min_time=0.05 if args.quick else 0.1)
+        return {"ops": ops, "sizes": wire_sizes(), "seconds": mono() - t0}
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def print_micro(micro: dict[str, Any]) -> None:
+    for op in micro.get("ops", []):
+        print(f"micro {op['us']:8.2f} us  {op['op']} [{op['who']}]")
+
+
 def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
-           command: str) -> str:
+           command: str, micro: dict[str, Any] | None = None) -> str:
     m = machine()
-    loops = [lp for lp in args.loops if any(r["loop"] == lp for r in results)]
-    cols = [(k, lp) for lp in loops for k in ("siaga", "echo") if _by(results, k, lp)]
+    loops = [lp for lp in dict.fromkeys(args.loops + args.e2e)
+             if any(r["loop"] == lp for r in results)]
+    cols = [(k, lp) for lp in loops for k in ("siaga", E2E, "echo") if _by(results, k, lp)]
     head = "| metric | " + " | ".join(f"{k} ({lp})" for k, lp in cols) + " |"
     sep = "|---|" + "---|" * len(cols)
 
@@ -311,7 +347,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
         f"(16-byte header + {PAYLOAD_BYTES}-byte payload), transmissions of {args.tx_seconds} s "
         f"with a fresh floor_request each, fan-out {args.size - 1} listeners per frame; "
         f"{args.workers} load-generator processes on uvloop; {args.warmup} s warm-up, "
-        f"{args.duration} s measured per phase; idle-memory phase with {args.idle} connections.",
+        f"{args.duration} s measured per phase; idle-memory phase with {args.idle} connections."
+        + (f" `{E2E}` is the same Siaga server driven by end-to-end encrypting clients "
+           "(signed envelope per floor_request, AES-256-GCM sealed frames of "
+           f"{16 + PAYLOAD_BYTES + 16} bytes, listeners verify and decrypt); see "
+           "[End-to-end encryption cost](#end-to-end-encryption-cost)."
+           if any(r["kind"] == E2E for r in results) else ""),
         "",
         f"## Results at {active} talkgroups transmitting",
         "",
@@ -370,19 +411,20 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
                     f"{_f(ph['late_excess']['p50'])} / {_f(ph['late_excess']['p99'])} |")
         lines.append("")
 
+    tcols = [(k, lp) for k, lp in cols if k != "echo"]
     lines += ["## Targets", "",
               f"Targets from the issue, checked against Siaga at {active} talkgroups "
               "transmitting.", "",
-              "| target | " + " | ".join(f"siaga ({lp})" for lp in loops) + " |",
-              "|---|" + "---|" * len(loops)]
+              "| target | " + " | ".join(f"{k} ({lp})" for k, lp in tcols) + " |",
+              "|---|" + "---|" * len(tcols)]
 
     def verdict(ok: bool, text: str) -> str:
         return f"{'met' if ok else '**not met**'}: {text}"
 
     def trow(label: str, fn: Any) -> str:
         cells = []
-        for lp in loops:
-            s, e = _by(results, "siaga", lp), _by(results, "echo", lp)
+        for k, lp in tcols:
+            s, e = _by(results, k, lp), _by(results, "echo", lp)
             cells.append(fn(s, e) if s else "n/a")
         return f"| {label} | " + " | ".join(cells) + " |"
 
@@ -409,8 +451,122 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
             "of nominal")),
         "",
     ]
+    lines += e2e_section(results, args, micro or {})
     lines += notes(results, args)
     return "\n".join(lines) + "\n"
+
+
+def _delta(a: float, b: float, digits: int = 2) -> str:
+    return "n/a" if a != a or b != b else f"{b - a:+.{digits}f}"
+
+
+def e2e_section(results: list[dict[str, Any]], args: argparse.Namespace,
+                micro: dict[str, Any]) -> list[str]:
+    """Siaga plain vs Siaga with end-to-end encrypting clients, same loop, same run."""
+    pairs = [(lp, _by(results, "siaga", lp), _by(results, E2E, lp)) for lp in args.e2e]
+    pairs = [(lp, p, e) for lp, p, e in pairs if p and e]
+    if not pairs and not micro:
+        return []
+    sizes = micro.get("sizes", {})
+    lines = ["## End-to-end encryption cost", "",
+             "The server never decrypts: it forwards the talker's signed envelope from "
+             "`floor_request.e2e` to every listener in `talker_start.e2e` and relays sealed "
+             "frames like any others. So end-to-end encryption costs the server only bigger "
+             "messages, and costs the clients CPU: the talker signs an envelope per PTT press "
+             "and seals every frame; every listener verifies the envelope once per transmission "
+             "and opens every frame.", "",
+             f"`{E2E}` below is the same Siaga server, event loop and pinning as `siaga`, driven "
+             "by the same load generator with real crypto from `siaga/crypto.py`: each talker "
+             "has a device key made at start (the bench network is open, so no enrollment), "
+             "each talkgroup a group key; per PTT press the talker calls `make_envelope` "
+             "(inside the measured access time) and sends it in `floor_request`, then derives "
+             "`stream_key` and seals each frame with `StreamCipher.seal` (header with "
+             "`FLAG_SEALED` as associated data; the sender's `perf_counter_ns` is inside the "
+             "plaintext). Each listener runs `peek_envelope` + `open_envelope` on every "
+             "`talker_start`, derives the stream key, and per frame runs `StreamCipher.open` and "
+             "the replay window **before** it reads the clock, so relay latency includes the "
+             "decryption a real listener must do before playing a frame.", ""]
+    if sizes:
+        lines += [f"On the wire: an audio frame is {sizes['frame_plain']} bytes plain and "
+                  f"{sizes['frame_sealed']} sealed (+16-byte GCM tag); the envelope is "
+                  f"{sizes['envelope_chars']} characters, so a `floor_request` grows from "
+                  f"{sizes['floor_request_plain']} to {sizes['floor_request_sealed']} bytes and "
+                  "each listener's `talker_start` by the same amount.", ""]
+    if pairs:
+        lines += ["| talkgroups transmitting | configuration | access p50 / p99 (ms) "
+                  "| relay p50 / p99 (ms) | deliveries per server CPU-s | server cores busy "
+                  "| generator cores busy | generator CPU per delivered frame (µs) "
+                  "| delivered / offered per s | crypto errors |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for i, active_n in enumerate(args.sweep):
+            for lp, plain, sealed in pairs:
+                a, b = plain["phases"][i], sealed["phases"][i]
+                for name, ph in ((f"siaga ({lp})", a), (f"{E2E} ({lp})", b)):
+                    lines.append(
+                        f"| {active_n} | {name} | {_f(ph['access']['p50'])} / "
+                        f"{_f(ph['access']['p99'])} | {_f(ph['relay']['p50'])} / "
+                        f"{_f(ph['relay']['p99'])} | {ph['deliveries_per_cpu_s']:,.0f} | "
+                        f"{ph['server_cpu_util']:.2f} | {ph['workers_cpu_util']:.2f} | "
+                        f"{_f(ph['workers_cpu_us_per_frame'], 1)} | "
+                        f"{ph['delivered_per_s']:,.0f} / {ph['offered_per_s']:,.0f} | "
+                        f"{ph['crypto_errors'] if ph is b else '-'} |")
+                ratio = b["deliveries_per_cpu_s"] / a["deliveries_per_cpu_s"] - 1
+                lines.append(
+                    f"| {active_n} | *sealed − plain* | "
+                    f"{_delta(a['access']['p50'], b['access']['p50'])} / "
+                    f"{_delta(a['access']['p99'], b['access']['p99'])} | "
+                    f"{_delta(a['relay']['p50'], b['relay']['p50'])} / "
+                    f"{_delta(a['relay']['p99'], b['relay']['p99'])} | {ratio:+.0%} | "
+                    f"{_delta(a['server_cpu_util'], b['server_cpu_util'])} | "
+                    f"{_delta(a['workers_cpu_util'], b['workers_cpu_util'])} | "
+                    f"{_delta(a['workers_cpu_us_per_frame'], b['workers_cpu_us_per_frame'], 1)} "
+                    "| | |")
+        lines.append("")
+        lines += ["Generator CPU per delivered frame is the load generator's utime + stime over "
+                  "the window divided by frames received: all client work (websockets, JSON, "
+                  "crypto) for the talker's send and each listener's receive, so its change is "
+                  "the client-side cost of encryption as this Python generator pays it. The "
+                  "generator has one core: where it is busy near 1.00 the rig is saturated and "
+                  "the extra client CPU shows up as queueing in both latencies.", ""]
+        for lp, plain, sealed in pairs:
+            a, b = plain["phases"][0], sealed["phases"][0]
+            lines.append(
+                f"- {lp}, lightest phase ({a['active']} talkgroups, rig not saturated): relay "
+                f"p50 {_f(a['relay']['p50'])} → {_f(b['relay']['p50'])} ms, access p50 "
+                f"{_f(a['access']['p50'])} → {_f(b['access']['p50'])} ms; server "
+                f"deliveries per CPU-second {a['deliveries_per_cpu_s']:,.0f} → "
+                f"{b['deliveries_per_cpu_s']:,.0f} (the server does the same work on frames "
+                "16 bytes longer; differences of a few percent are within run-to-run noise).")
+        lines.append("")
+    ops = micro.get("ops", [])
+    if ops:
+        lines += ["### Client cost per operation", "",
+                  "`bench/micro.py`: `timeit` in one process"
+                  + (" pinned to CPU 0" if args.pin else "")
+                  + ", nothing else running, median of "
+                  f"{3 if args.quick else 5} runs. Same talkgroup and device id lengths as the "
+                  "load phases; a 40-byte Opus packet (20 ms at 16 kbit/s).", "",
+                  "| operation | who, how often | µs per call | share of one 20 ms frame "
+                  "interval |", "|---|---|---|---|"]
+        for op in ops:
+            lines.append(f"| {op['op']} | {op['who']} | {op['us']:.2f} | "
+                         f"{op['us'] / FRAME_US:.3%} |")
+        lines.append("")
+        by = {op["who"]: op for op in ops}
+        rx = by.get("each listener, per 20 ms frame")
+        env = next((op for op in ops if op["op"].startswith("peek_envelope")), None)
+        seal = next((op for op in ops if op["op"].startswith("StreamCipher.seal")), None)
+        if rx and env and seal:
+            tx_frames = max(10, round(args.tx_seconds / FRAME_S))
+            lines += [f"Per frame a listener spends {rx['us']:.1f} µs opening and "
+                      f"replay-checking ({rx['us'] / FRAME_US:.3%} of the 20 ms between frames) "
+                      f"and a talker {seal['us']:.1f} µs sealing; verifying the envelope "
+                      f"({env['us']:.0f} µs) happens once per transmission, "
+                      f"{env['us'] / tx_frames:.1f} µs per frame over a {args.tx_seconds} s "
+                      "transmission. On a phone or a browser these are native AES-GCM and "
+                      "Ed25519 calls of the same order; the cost is small next to decoding "
+                      "Opus.", ""]
+    return lines
 
 
 def notes(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
@@ -523,6 +679,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds to wait before reading RSS after connecting")
     ap.add_argument("--loops", default="asyncio,uvloop", help="server event loops to run")
     ap.add_argument("--servers", default="siaga,echo", help="servers to run")
+    ap.add_argument("--e2e", default="uvloop", metavar="LOOPS",
+                    help="server event loops on which to also run 'siaga+e2e', Siaga driven by "
+                    "end-to-end encrypting clients (default 'uvloop'; 'none' to skip)")
+    ap.add_argument("--no-micro", action="store_true",
+                    help="skip the crypto micro-benchmark (bench/micro.py)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                     help="pin the server to CPU 0 and the load generator to the other CPUs "
                     "(default on, so 'per core' means one core; --no-pin lets the kernel "
@@ -548,6 +709,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--size must be at least 2 (a talker and a listener)")
     args.loops = [x for x in args.loops.split(",") if x]
     args.servers = [x for x in args.servers.split(",") if x]
+    args.e2e = [x for x in args.e2e.split(",") if x and x != "none"]
     return args
 
 
@@ -556,16 +718,26 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = mono()
     results = []
-    for loop in args.loops:
-        for kind in args.servers:
-            log(f"--- {kind} on {loop}")
-            results.append(Config(kind, loop, args).run())
+    # Sealed right after plain Siaga on the same loop, so the pair runs minutes apart at most.
+    plan = [(kind, loop) for loop in dict.fromkeys(args.loops + args.e2e)
+            for kind in ["siaga", E2E, "echo"]
+            if (kind == E2E and loop in args.e2e)
+            or (kind != E2E and kind in args.servers and loop in args.loops)]
+    for kind, loop in plan:
+        log(f"--- {kind} on {loop}")
+        results.append(Config(kind, loop, args).run())
+    micro: dict[str, Any] = {}
+    if args.e2e and not args.no_micro:
+        log("--- crypto micro-benchmark")
+        micro = run_micro(args)
     wall = mono() - t0
     print_table(results)
+    print_micro(micro)
     print(f"total wall time {wall:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
-    text = render(results, args, wall, command.strip())
+        Path(args.json).write_text(json.dumps({"results": results, "micro": micro}, indent=1,
+                                              default=str))
+    text = render(results, args, wall, command.strip(), micro)
     if args.write_docs:
         DOCS.parent.mkdir(exist_ok=True)
         DOCS.write_text(text)

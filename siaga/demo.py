@@ -39,6 +39,7 @@ HEADS = ["bupati-kerinci", "bupati-merangin", "bupati-sarolangun", "bupati-batan
 LATE_COMER = "walikota-sungaipenuh"
 AGENCIES = ["polda", "bpbd", "operator-merangin"]
 MONITOR = "operator-provinsi"
+KEEPER = "admin"  # the admin's device makes and seals the talkgroup keys
 
 
 @dataclass
@@ -48,6 +49,9 @@ class DemoResult:
     relay_ms: list[float] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     enrolled: int = 0
+    heard: int = 0  # transmissions heard, summed over every station
+    sealed_heard: int = 0  # ... of which end-to-end sealed and verified
+    rejected: int = 0  # frames refused by receivers (forged, tampered, replayed)
     audit: VerifyReport | None = None
     relayed: int = 0
     dropped: int = 0
@@ -87,6 +91,7 @@ class Demo:
         self.limit = 1.0 if quick else 8.0
         self.roster = self._roster()
         self.registry: DeviceRegistry | None = None
+        self.identities: dict[str, Identity] = {}
 
     def _roster(self) -> Roster:
         roster = load_roster()
@@ -168,8 +173,8 @@ class Demo:
     async def _connect(self, url: str, member_id: str, talkgroups: list[str]) -> Client:
         on_event = (self._monitor_event if member_id == MONITOR
                     else self._station_event(member_id))
-        identity = await self._enroll(url, member_id)
-        client = await Client.connect(url, identity=identity, on_event=on_event)
+        client = await Client.connect(url, identity=self.identities[member_id],
+                                      on_event=on_event)
         self.stations[member_id] = client
         for tg in talkgroups:
             await client.join(tg)
@@ -210,14 +215,26 @@ class Demo:
 
     # ---- the scene --------------------------------------------------------------------------
 
+    async def _secure(self, url: str) -> None:
+        """Enroll every station, then let the admin's device (the key keeper) seal each
+        talkgroup's key to every enrolled device: all voice in the scene is end to end."""
+        for member_id in [MONITOR, "gubernur", *HEADS, *AGENCIES, KEEPER]:
+            self.identities[member_id] = await self._enroll(url, member_id)
+        keeper = await Client.connect(url, identity=self.identities[KEEPER])
+        self.stations[KEEPER] = keeper
+        for tg in self.roster.talkgroups:
+            await keeper.publish_group_key(tg)
+        self.say(None, t("demo_enrolled", self.lang, n=self.result.enrolled,
+                         path=self.data_dir / "identities"))
+        self.say(None, t("demo_keys", self.lang, n=len(self.roster.talkgroups)))
+
     async def run(self, url: str) -> None:
+        await self._secure(url)
         await self._connect(url, MONITOR, self._nets_of(MONITOR))
         await self._connect(url, "gubernur", ["komando", "gabungan", "darurat"])
         for member_id in [h for h in HEADS if h != LATE_COMER] + AGENCIES:
             await self._connect(url, member_id, self._nets_of(member_id))
-        self.say(None, t("demo_stations", self.lang, n=len(self.stations)))
-        self.say(None, t("demo_enrolled", self.lang, n=self.result.enrolled,
-                         path=self.data_dir / "identities"))
+        self.say(None, t("demo_stations", self.lang, n=len(self.stations) - 1))
 
         # 1. The governor opens the command net; the Merangin operator starts a long report
         #    on the regency net at the same time; Sungai Penuh comes on the air late.
@@ -280,6 +297,9 @@ class Demo:
         sent = {tx.stream: tx.sent_at for tx in self.result.transmissions}
         for client in self.stations.values():
             for reception in client.heard_log:
+                self.result.heard += 1
+                self.result.sealed_heard += reception.verified_member is not None
+                self.result.rejected += reception.rejected
                 times = sent.get(reception.stream)
                 if not times:
                     continue
@@ -312,6 +332,8 @@ class Demo:
         table.add_row(t("sum_frames", lang), f"{r.relayed} / {r.dropped}")
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
         table.add_row(t("sum_devices", lang), str(r.enrolled))
+        table.add_row(t("sum_e2e", lang), t("sum_e2e_value", lang, sealed=r.sealed_heard,
+                                             heard=r.heard, rejected=r.rejected))
         if r.audit is not None:
             table.add_row(t("sum_audit", lang), format_report(r.audit, lang))
         table.add_row(t("sum_duration", lang), f"{r.duration:.1f} s")

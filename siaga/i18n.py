@@ -54,6 +54,10 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                       "tangan perangkat (identitas: {path})",
                       "{n} devices enrolled with one-time codes; sign-in by device signature "
                       "(identities: {path})"),
+    "demo_keys": ("Kunci talkgroup dibuat oleh perangkat admin dan disegel untuk tiap perangkat "
+                  "({n} talkgroup): server tidak dapat mendengar",
+                  "Talkgroup keys made by the admin's device and sealed to each device "
+                  "({n} talkgroups): the server cannot listen"),
     "scene": ("— {text} —", "— {text} —"),
     "scene_open": ("Gubernur membuka jaringan komando",
                    "The governor opens the command net"),
@@ -78,6 +82,11 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "sum_outcomes": ("Hasil transmisi", "Transmission outcomes"),
     "sum_devices": ("Perangkat terdaftar", "Devices enrolled"),
     "sum_audit": ("Log audit", "Audit log"),
+    "sum_e2e": ("Enkripsi ujung ke ujung", "End-to-end encryption"),
+    "sum_e2e_value": ("{sealed}/{heard} siaran diterima tersegel dan terverifikasi; "
+                      "{rejected} paket ditolak",
+                      "{sealed}/{heard} transmissions heard sealed and verified; "
+                      "{rejected} packets refused"),
     "sum_duration": ("Durasi simulasi", "Simulation time"),
     "rec_hint": ("Dengarkan: siaga recordings list --data-dir {data}",
                  "Listen: siaga recordings list --data-dir {data}"),

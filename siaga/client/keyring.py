@@ -150,13 +150,15 @@ class Keyring:
         if entry is None:
             raise UnknownDevice(claimed.device_id)
         member, public = entry
+        # The key is looked up before the envelope is accepted (and its nonce marked as seen),
+        # so a key that arrives a moment later still lets the same transmission open.
+        gk = self.group_keys.get((talkgroup, claimed.epoch))
+        if gk is None:
+            raise CryptoError(f"no key for {talkgroup} epoch {claimed.epoch}",
+                              ErrorCode.DECRYPT_FAILED)
         envelope = open_envelope(e2e, public, talkgroup=talkgroup,
                                  now=claimed.started_at if now is None else now,
                                  max_age=ENVELOPE_MAX_AGE, seen=seen)
-        gk = self.group_keys.get((talkgroup, envelope.epoch))
-        if gk is None:
-            raise CryptoError(f"no key for {talkgroup} epoch {envelope.epoch}",
-                              ErrorCode.DECRYPT_FAILED)
         return Receiver(envelope, member, stream_key(gk, envelope.nonce, envelope.device_id))
 
 
