@@ -178,8 +178,13 @@ class Worker:
                 if msg.startswith('{"type":"presence"'):
                     st.presence += 1
                     continue
+                t_rx = perf_ns()
                 m = json.loads(msg)
                 kind = m.get("type")
+                if kind == "floor_granted":
+                    # Arrival time, before other connections' readers of this process run (in
+                    # end-to-end mode the group's listeners verify their talker_start next).
+                    m["_rx_ns"] = t_rx
                 if e2e:
                     if kind == "talker_start":
                         self._receive_start(c, m)
@@ -306,7 +311,7 @@ class Worker:
             if granted is None:
                 continue
             if st.measuring:
-                st.access.append(perf_ns() - t0)
+                st.access.append(granted["_rx_ns"] - t0)
             number, stream = granted["number"], granted["stream"]
             if e2e:
                 assert keys is not None and gk is not None

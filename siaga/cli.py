@@ -193,8 +193,9 @@ def talk(
                 packets = encode_pcm(read_audio(wav))
                 tx = await radio.send_packets(talkgroup, packets, emergency=emergency)
                 state = f"dihentikan/cut off: {tx.revoked}" if tx.revoked else "selesai/done"
+                sealed = "tersegel/sealed" if tx.cipher else "TIDAK tersegel/NOT sealed"
                 console.print(f"{len(tx.sent_at)}/{len(packets)} paket/packets, "
-                              f"akses/access {tx.access_time * 1000:.1f} ms, {state}")
+                              f"akses/access {tx.access_time * 1000:.1f} ms, {state}, {sealed}")
                 return
             console.print(f"Mendengarkan/listening {talkgroup} {listen:g} s…")
             if live is None:
@@ -209,7 +210,14 @@ def talk(
             for r in radio.heard(talkgroup):
                 path = out / f"{talkgroup}-{r.stream}-{r.member.id}.wav"
                 r.write_wav(path)
-                console.print(f"{r.member.name}: {len(r.frames)} paket/packets → {path}")
+                # Say which protection each call had; never leave the user to assume it.
+                if r.verified_member is not None:
+                    how = f"tersegel, terverifikasi/sealed, verified: {r.verified_member}"
+                elif r.sealed:
+                    how = f"tersegel, TIDAK terbuka/sealed, NOT opened ({r.problem})"
+                else:
+                    how = "tidak tersegel/not sealed"
+                console.print(f"{r.member.name}: {len(r.frames)} paket/packets, {how} → {path}")
 
     _run(main())
 

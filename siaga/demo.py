@@ -218,7 +218,8 @@ class Demo:
     async def _secure(self, url: str) -> None:
         """Enroll every station, then let the admin's device (the key keeper) seal each
         talkgroup's key to every enrolled device: all voice in the scene is end to end."""
-        for member_id in [MONITOR, "gubernur", *HEADS, *AGENCIES, KEEPER]:
+        # The auditor is enrolled too (not on the air): it holds every key, to replay records.
+        for member_id in [MONITOR, "gubernur", *HEADS, *AGENCIES, KEEPER, "auditor"]:
             self.identities[member_id] = await self._enroll(url, member_id)
         keeper = await Client.connect(url, identity=self.identities[KEEPER])
         self.stations[KEEPER] = keeper

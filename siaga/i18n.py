@@ -88,8 +88,12 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                       "{sealed}/{heard} transmissions heard sealed and verified; "
                       "{rejected} packets refused"),
     "sum_duration": ("Durasi simulasi", "Simulation time"),
-    "rec_hint": ("Dengarkan: siaga recordings list --data-dir {data}",
-                 "Listen: siaga recordings list --data-dir {data}"),
+    "rec_hint": ("Dengarkan: siaga recordings list --data-dir {data}, lalu siaga recordings "
+                 "export ID -o siaran.wav --identity {data}/identities/auditor.json "
+                 "(rekaman tersegel: hanya pemegang kunci yang dapat membukanya)",
+                 "Listen: siaga recordings list --data-dir {data}, then siaga recordings "
+                 "export ID -o call.wav --identity {data}/identities/auditor.json "
+                 "(recordings are sealed: only a key holder can open them)"),
 }
 
 
