@@ -41,6 +41,9 @@ app.add_typer(recordings_app, name="recordings")
 admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin).",
                         no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="Log audit. The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 tls_app = typer.Typer(help="Sertifikat TLS. TLS certificates.", no_args_is_help=True)
@@ -364,13 +367,44 @@ def admin_enroll(
                   f"--as {person.id} --code {code} --identity FILE")
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    identity: Annotated[Path, typer.Option(help="The admin device's identity (the keeper).")],
+    talkgroup: Annotated[list[str] | None, typer.Option(
+        "--talkgroup", "-t", help="Talkgroup(s) to rotate (default: all of them).")] = None,
+    server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
+    ca: Annotated[Path | None, typer.Option(help="Trust this certificate (wss://).")] = None,
+    roster_file: RosterFile = None,
+) -> None:
+    """Buat kunci baru dan segel untuk tiap perangkat. Make each talkgroup's next key and seal
+    it to every enrolled device: after enrolling new devices, and after revoking one."""
+    from .client import Client
+    from .client.identity import Identity
+    from .client.tls import client_context
+    from .roster import load_roster
+
+    groups = talkgroup or list(load_roster(roster_file).talkgroups)
+    ident = Identity.load(identity)
+    context = client_context(ca) if ca is not None else None
+
+    async def main() -> None:
+        async with await Client.connect(server, identity=ident, ssl=context) as keeper:
+            for tg in groups:
+                gk = await keeper.publish_group_key(tg)
+                console.print(f"{tg}: epoch {gk.epoch}")
+
+    _run(main())
+
+
 @admin_app.command("revoke")
 def admin_revoke(
     device: Annotated[str, typer.Argument(help="Device id (see `siaga admin devices`).")],
     by: Annotated[str, typer.Option(help="Who revokes (for the audit log).")] = "admin",
     data_dir: DataDir = None,
 ) -> None:
-    """Nonaktifkan HT yang hilang. Disable a lost or stolen device (cut off within a second)."""
+    """Nonaktifkan HT yang hilang. Disable a lost or stolen device (cut off within a second).
+
+    Then rotate the talkgroup keys (siaga keys rotate) so it cannot read what follows."""
     now = time.time()
     store, registry = _registry(data_dir)
     try:
@@ -380,7 +414,8 @@ def admin_revoke(
         _audit(store, "revoked", now, by, device, {"member": record.member})
     finally:
         store.close()
-    console.print(f"Perangkat/device {device} ({record.member}) dinonaktifkan/revoked.")
+    console.print(f"Perangkat/device {device} ({record.member}) dinonaktifkan/revoked. "
+                  "Putar kunci/rotate keys: siaga keys rotate --identity ADMIN.json")
 
 
 @admin_app.command("devices")

@@ -245,3 +245,55 @@ async def test_only_an_admin_publishes_and_only_to_key_holders(
         await admin._request(wire.PublishKeys(talkgroup="kerinci", epoch=1, keys=[entry]),
                              expect=wire.KeysPublished)
     assert "may not hold" in str(outsider.value)
+
+
+def test_cli_keys_rotate(tmp_path: Path, roster: Roster,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The keeper's command: each run makes the next epoch, sealed to the enrolled devices."""
+    import threading
+
+    from siaga.store import open_store
+    from siaga.store.keys_sql import KeyStore
+
+    data = tmp_path / "srv"
+    store = open_store(data)
+    server = Server(roster, store, data, port=0, require_auth=True)
+    loop = asyncio.new_event_loop()
+    ready, stop = threading.Event(), asyncio.Event()
+
+    async def run() -> None:
+        await server.start()
+        ready.set()
+        await stop.wait()
+        await server.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        identities = {}
+        for member in ("admin", "gubernur"):
+            code = new_code()
+            DeviceRegistry(store.engine).issue_code(code_hash(code), member=member,
+                                                    now=time.time(),
+                                                    expires_at=time.time() + 60,
+                                                    created_by="test")
+            identities[member] = asyncio.run(Client.enroll(server.url, code, member))
+        keeper_file = tmp_path / "admin.json"
+        identities["admin"].save(keeper_file)
+        for epoch in (1, 2):
+            assert main(["keys", "rotate", "--identity", str(keeper_file), "--server",
+                         server.url, "-t", "komando"]) == 0
+            assert f"komando: epoch {epoch}" in capsys.readouterr().out
+        sealed = KeyStore(store.engine).for_device(identities["gubernur"].device_id)
+        assert [(k.talkgroup, k.epoch) for k in sealed] == [("komando", 1), ("komando", 2)]
+        # Only the keeper may do it.
+        gov_file = tmp_path / "gov.json"
+        identities["gubernur"].save(gov_file)
+        assert main(["keys", "rotate", "--identity", str(gov_file), "--server", server.url,
+                     "-t", "komando"]) == 1
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+        store.close()
