@@ -396,6 +396,34 @@ def keys_rotate(
     _run(main())
 
 
+@keys_app.command("keeper")
+def keys_keeper(
+    identity: Annotated[Path, typer.Option(help="The admin device's identity (the keeper).")],
+    server: Annotated[str, typer.Option(help="Server URL.")] = "ws://127.0.0.1:8750/",
+    ca: Annotated[Path | None, typer.Option(help="Trust this certificate (wss://).")] = None,
+    roster_file: RosterFile = None,
+) -> None:
+    """Jaga kunci terus-menerus. Run the key keeper: first keys for every talkgroup, then a new
+    epoch whenever a member's device is enrolled or revoked (until Ctrl-C)."""
+    from .client import Client
+    from .client.identity import Identity
+    from .client.tls import client_context
+    from .roster import load_roster
+
+    groups = list(load_roster(roster_file).talkgroups)
+    ident = Identity.load(identity)
+    context = client_context(ca) if ca is not None else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def main() -> None:
+        async with await Client.connect(server, identity=ident, ssl=context) as keeper:
+            console.print(f"Penjaga kunci aktif/key keeper running for {len(groups)} "
+                          "talkgroups")
+            await keeper.keep_keys(groups)
+
+    _run(main())
+
+
 @admin_app.command("revoke")
 def admin_revoke(
     device: Annotated[str, typer.Argument(help="Device id (see `siaga admin devices`).")],
@@ -415,7 +443,8 @@ def admin_revoke(
     finally:
         store.close()
     console.print(f"Perangkat/device {device} ({record.member}) dinonaktifkan/revoked. "
-                  "Putar kunci/rotate keys: siaga keys rotate --identity ADMIN.json")
+                  "A running `siaga keys keeper` rotates the keys now; otherwise: "
+                  "siaga keys rotate --identity ADMIN.json")
 
 
 @admin_app.command("devices")

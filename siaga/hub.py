@@ -135,7 +135,12 @@ class Audit:
 
 @dataclass(frozen=True, slots=True)
 class StoreKeys:
+    """Persist ``keys``, then report back with :meth:`Hub.keys_stored`: only stored keys are
+    delivered and acknowledged, so an acknowledged key is never lost."""
+
     keys: tuple[SealedKey, ...]
+    keeper: int
+    ref: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,10 +542,9 @@ class Hub:
                                        "enrollment refused: check the code and try again",
                                        redeem.ref))
             return out
-        assert self.devices is not None
-        self.devices.put(record)
-        out = [Audit("enrolled", now, actor=record.device_id, subject=record.member,
-                     detail={"label": record.label})]
+        out = self._note_device(record)
+        out.append(Audit("enrolled", now, actor=record.device_id, subject=record.member,
+                         detail={"label": record.label}))
         if session is not None:
             out.append(self._send(redeem.conn, wire.Enrolled(
                 member=record.member, device=record.device_id, ref=redeem.ref)))
@@ -550,10 +554,9 @@ class Hub:
         """The directory learnt of a new or changed device; a revoked one is cut off now."""
         if self.devices is None:
             return []
-        self.devices.put(record)
+        out = self._note_device(record)
         if not record.revoked:
-            return []
-        out: list[Output] = []
+            return out
         for conn, session in list(self.sessions.items()):
             if session.device == record.device_id and session.member is not None:
                 out.append(self._error(conn, ErrorCode.DEVICE_REVOKED,
@@ -561,6 +564,22 @@ class Hub:
                 out.append(Close(conn, CLOSE_POLICY, ErrorCode.DEVICE_REVOKED.value))
                 out += self.disconnect(conn, now)
         return out
+
+    def _note_device(self, record: DeviceRecord) -> list[Output]:
+        """Keep the directory; tell admins' devices when a device appears or is revoked."""
+        assert self.devices is not None
+        before = self.devices.get(record.device_id)
+        self.devices.put(record)
+        if before is not None and before.revoked == record.revoked:
+            return []
+        admins = tuple(c for c, s in self.sessions.items()
+                       if s.member is not None and s.member.role is Role.ADMIN)
+        if not admins:
+            return []
+        groups = [tg.id for tg in self.roster.talkgroups_of(record.member)]
+        return [Send(admins, wire.encode(wire.DeviceUpdate(
+            device=record.device_id, member=record.member, revoked=record.revoked,
+            talkgroups=groups)))]
 
     # ---- end-to-end keys: the server routes sealed keys it cannot open ------------------------
 
@@ -624,13 +643,21 @@ class Hub:
             stored.append(SealedKey(msg.talkgroup, msg.epoch, entry.device, keeper.device_id,
                                     keeper.sign_pub, sealed, sig))
         self.key_epochs[msg.talkgroup] = msg.epoch
-        out: list[Output] = [StoreKeys(tuple(stored))]
-        out += self.deliver_keys(None, stored)
-        out.append(self._send(session.conn, wire.KeysPublished(
-            talkgroup=msg.talkgroup, epoch=msg.epoch, stored=len(stored), ref=msg.ref)))
+        out: list[Output] = [StoreKeys(tuple(stored), session.conn, msg.ref)]
         if msg.epoch > current:
             out.append(Audit("key_rotated", now, actor=session.device, subject=msg.talkgroup,
                              detail={"epoch": msg.epoch}))
+        return out
+
+    def keys_stored(self, store: StoreKeys) -> list[Output]:
+        """The keys of a :class:`StoreKeys` are stored: deliver them to every device online
+        now (a device signing in meanwhile also gets them) and acknowledge to the keeper."""
+        out = self.deliver_keys(None, store.keys)
+        if store.keeper in self.sessions and store.keys:
+            first = store.keys[0]
+            out.append(self._send(store.keeper, wire.KeysPublished(
+                talkgroup=first.talkgroup, epoch=first.epoch, stored=len(store.keys),
+                ref=store.ref)))
         return out
 
     def deliver_keys(self, conn: int | None, keys: Iterable[SealedKey]) -> list[Output]:

@@ -287,6 +287,16 @@ class Keys(_Out, tag="keys"):
     sig: str
 
 
+class DeviceUpdate(_Out, tag="device_update"):
+    """To admins' devices: a device was enrolled or revoked, so the key keeper can rotate the
+    keys of the talkgroups its member is in."""
+
+    device: str
+    member: str
+    revoked: bool
+    talkgroups: list[str]
+
+
 class KeysPublished(_Out, tag="keys_published"):
     talkgroup: str
     epoch: int
@@ -399,7 +409,8 @@ class Pong(_Out, tag="pong"):
 
 
 ServerMessage = (
-    Challenge | Enrolled | Directory | Keys | KeysPublished | Welcome | Joined | Left
+    Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Welcome | Joined
+    | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
 )
@@ -466,6 +477,7 @@ __all__ = [
     "Challenge",
     "ClientMessage",
     "DeviceInfo",
+    "DeviceUpdate",
     "Directory",
     "DirectoryRequest",
     "Emergency",

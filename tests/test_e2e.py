@@ -297,3 +297,38 @@ def test_cli_keys_rotate(tmp_path: Path, roster: Roster,
         thread.join(10)
         loop.close()
         store.close()
+
+
+async def test_running_keeper_rotates_on_enrollment_and_revocation(
+        closed_server: Server, store: Store, enroll: Enroll) -> None:
+    from siaga.store.keys_sql import KeyStore
+
+    keeper = await Client.connect(closed_server.url, identity=await enroll("admin"))
+    gov = await Client.connect(closed_server.url, identity=await enroll("gubernur"))
+    assert gov.keyring is not None
+    task = asyncio.get_running_loop().create_task(keeper.keep_keys(["komando"], settle=0.05))
+
+    def epoch(client: Client) -> int:
+        gk = client.keyring.latest("komando") if client.keyring else None
+        return gk.epoch if gk else 0
+
+    newcomer: Client | None = None
+    try:
+        await until(lambda: epoch(gov) >= 1)
+        before = epoch(gov)
+        # A new bupati HT is enrolled: the keeper makes a new epoch, sealed to it too.
+        newcomer_id = await enroll("bupati-kerinci")
+        newcomer = await Client.connect(closed_server.url, identity=newcomer_id)
+        await until(lambda: epoch(newcomer) > before and epoch(gov) == epoch(newcomer))
+        held = epoch(newcomer)
+        # The HT is lost and revoked: the keeper makes a new epoch without it.
+        DeviceRegistry(store.engine).revoke(newcomer_id.device_id, now=time.time(), by="admin")
+        await until(lambda: epoch(gov) > held)
+        stored = KeyStore(store.engine).for_device(newcomer_id.device_id)
+        assert max(k.epoch for k in stored) == held < epoch(gov)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        for client in (keeper, gov, newcomer):
+            if client is not None:
+                await client.close()

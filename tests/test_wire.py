@@ -148,6 +148,8 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.Keys(talkgroup="komando", epoch=1, keeper="dkeep", keeper_sign="AA", keeper_dh="DD",
               sealed="BB", sig="CC"),
     wire.KeysPublished(talkgroup="komando", epoch=1, stored=3, ref=6),
+    wire.DeviceUpdate(device="dabc", member="bupati-tebo", revoked=True,
+                      talkgroups=["komando", "tebo"]),
     wire.Challenge(nonce="bm9uY2U", auth=True),
     wire.Enrolled(member="bupati-tebo", device="dabcdefghijklmnopqrst", ref=3),
     wire.Welcome(v=1, session=1, member=wire.MemberInfo(id="a", name="A", role="staff"),

@@ -234,6 +234,8 @@ class Client:
         self.frames_received = 0
         self.players: dict[str, Player] = {}
         self.keyring: Keyring | None = None
+        #: Device enrollments and revocations, for a key keeper (admins' devices only).
+        self.device_updates: asyncio.Queue[wire.DeviceUpdate] = asyncio.Queue()
         self._pending_starts: dict[int, wire.TalkerStart] = {}
         self._refreshing: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -359,6 +361,26 @@ class Client:
             self.keyring.update_directory(directory)
             self._retry_receivers()
         return directory
+
+    async def keep_keys(self, talkgroups: Iterable[str], *, settle: float = 0.5) -> None:
+        """Run as the key keeper: give every talkgroup without a key its first one, then make a
+        new epoch whenever a device of one of its members is enrolled or revoked. Runs until
+        cancelled or the connection closes."""
+        managed = set(talkgroups)
+        for tg in sorted(managed):
+            directory = await self.refresh_directory(tg)
+            if directory.epoch == 0:
+                await self.publish_group_key(tg)
+        while True:
+            update = await self.device_updates.get()
+            await asyncio.sleep(settle)  # several devices enrolled together: one rotation
+            due = set(update.talkgroups)
+            while not self.device_updates.empty():
+                due.update(self.device_updates.get_nowait().talkgroups)
+            due &= managed
+            for tg in sorted(due):
+                gk = await self.publish_group_key(tg)
+                log.info("rotated %s to epoch %d", tg, gk.epoch)
 
     async def publish_group_key(self, talkgroup: str) -> GroupKey:
         """As key keeper (an admin's device): make the talkgroup's next key epoch and seal it
@@ -615,6 +637,8 @@ class Client:
             self.receptions[msg.stream] = reception
             self.heard_log.append(reception)
             self._open_reception(reception, msg, now)
+        elif isinstance(msg, wire.DeviceUpdate):
+            self.device_updates.put_nowait(msg)
         elif isinstance(msg, wire.Keys):
             if self.keyring is not None and self.keyring.add_sealed(msg) is not None:
                 self._retry_receivers()

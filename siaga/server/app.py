@@ -38,7 +38,7 @@ from ..hub import (
     Send,
     StoreKeys,
 )
-from ..identity import DeviceDirectory, SealedKey
+from ..identity import DeviceDirectory
 from ..roster import Roster
 from ..store import Store
 from ..store.audit_sql import AuditLog
@@ -201,7 +201,7 @@ class Server:
             elif isinstance(out, Close):
                 self._close(out.conn, out.code, out.reason)
             elif isinstance(out, StoreKeys):
-                self._audit_pool.submit(self._store_keys, list(out.keys))
+                self._spawn(self._store_keys(out))
             elif isinstance(out, LoadKeys):
                 self._spawn(self._load_keys(out))
             elif isinstance(out, Redeem):
@@ -219,11 +219,13 @@ class Server:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _store_keys(self, keys: list[SealedKey]) -> None:
+    async def _store_keys(self, store: StoreKeys) -> None:
         try:
-            self.keystore.put(keys, self._clock())
+            await asyncio.to_thread(self.keystore.put, list(store.keys), self._clock())
         except SiagaError as exc:
-            log.error("cannot store %d sealed group keys: %s", len(keys), exc)
+            log.error("cannot store %d sealed group keys: %s", len(store.keys), exc)
+            return  # not stored: not delivered, not acknowledged (the keeper will retry)
+        self._apply(self.hub.keys_stored(store))
 
     async def _load_keys(self, load: LoadKeys) -> None:
         try:

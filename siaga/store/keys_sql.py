@@ -11,15 +11,17 @@ import threading
 from sqlalchemy import (
     Double,
     Engine,
+    Executable,
     Integer,
     LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
     func,
-    insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,21 +56,28 @@ class KeyStore:
         self._lock = threading.Lock()
 
     def put(self, keys: list[SealedKey], now: float) -> None:
-        """Store new sealed copies; a copy already stored for that device and epoch is kept."""
+        """Store new sealed copies; a copy already stored for that device and epoch is kept.
+
+        One INSERT ... ON CONFLICT DO NOTHING: no read before the write, so in SQLite's WAL
+        mode a concurrent writer never turns this transaction into "database is locked".
+        """
         if not keys:
             return
+        rows = [dict(talkgroup=k.talkgroup, epoch=k.epoch, device_id=k.device_id,
+                     keeper=k.keeper, keeper_pub=k.keeper_pub, sealed=k.sealed,
+                     signature=k.signature, created_at=now) for k in keys]
+        dialect = self.engine.dialect.name
+        stmt: Executable
+        if dialect == "sqlite":
+            stmt = sqlite_insert(_KEYS).on_conflict_do_nothing()
+        elif dialect == "postgresql":
+            stmt = pg_insert(_KEYS).on_conflict_do_nothing()
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise StoreError(f"unsupported database {dialect}")
         with self._lock:
             try:
                 with self.engine.begin() as conn:
-                    for k in keys:
-                        exists = conn.execute(select(_KEYS.c.device_id).where(
-                            _KEYS.c.talkgroup == k.talkgroup, _KEYS.c.epoch == k.epoch,
-                            _KEYS.c.device_id == k.device_id)).first()
-                        if exists is None:
-                            conn.execute(insert(_KEYS).values(
-                                talkgroup=k.talkgroup, epoch=k.epoch, device_id=k.device_id,
-                                keeper=k.keeper, keeper_pub=k.keeper_pub, sealed=k.sealed,
-                                signature=k.signature, created_at=now))
+                    conn.execute(stmt, rows)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot store group keys: {exc}") from exc
 
