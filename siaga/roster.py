@@ -12,6 +12,7 @@ regency head is added in one place:
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -127,6 +128,21 @@ class Roster:
         """A copy with ``tg`` replacing the talkgroup of the same id (e.g. a changed limit)."""
         groups = {**self.talkgroups, tg.id: tg}
         return replace(self, talkgroups=groups, by_number={t.number: t for t in groups.values()})
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that decides who may do what: members, roles and every
+        talkgroup rule. The server logs it at start, so a changed rule leaves an audit trace."""
+        canonical = {
+            "members": sorted((m.id, m.name, m.role.value, m.region)
+                              for m in self.members.values()),
+            "talkgroups": sorted(
+                (t.id, t.number, t.name, sorted(t.members), sorted(t.transmitters),
+                 sorted(t.clearers), sorted(t.preempters), t.time_limit,
+                 t.emergency_time_limit, t.queue_timeout)
+                for t in self.talkgroups.values()),
+        }
+        digest = hashlib.sha256(b"siaga/v1/roster\0" + msgspec.json.encode(canonical))
+        return digest.hexdigest()[:16]
 
     def region_name(self, code: str) -> str:
         region = self.regions.get(code)

@@ -344,3 +344,22 @@ async def test_server_without_auth_still_sends_challenge(server: Server) -> None
         assert client.welcome is not None
     finally:
         await client.close()
+
+
+async def test_a_changed_roster_is_audited_at_start(roster: Roster, store: Store,
+                                                    data_dir: Path) -> None:
+    from dataclasses import replace
+
+    async with running_server(roster, store, data_dir):
+        pass
+    async with running_server(roster, store, data_dir):
+        pass  # same rules: nothing to report
+    stricter = roster.with_talkgroup(replace(roster.talkgroups["komando"], time_limit=10.0))
+    assert stricter.fingerprint() != roster.fingerprint()
+    async with running_server(stricter, store, data_dir):
+        pass
+    entries = AuditLog(store.engine).entries()
+    changes = [e for e in entries if e.kind == "rule_changed"]
+    assert len(changes) == 1
+    assert changes[0].detail == {"from": roster.fingerprint(), "to": stricter.fingerprint()}
+    assert AuditLog(store.engine).verify().ok

@@ -109,9 +109,16 @@ class Server:
         )
         sock = next(iter(self._ws.sockets))
         self.port = sock.getsockname()[1]
-        self._apply([Audit("server_started", self._clock(), detail={
+        roster = self.hub.roster.fingerprint()
+        previous = await asyncio.to_thread(self._last_roster)
+        events = [Audit("server_started", self._clock(), detail={
             "port": self.port, "devices_required": self.registry is not None,
-            "tls": self.ssl is not None})])
+            "tls": self.ssl is not None, "roster": roster})]
+        if previous is not None and previous != roster:
+            # Roles and talkgroup rules live in the roster file: a change shows up here.
+            events.append(Audit("rule_changed", self._clock(), subject="roster",
+                                detail={"from": previous, "to": roster}))
+        self._apply(events)
         log.info("serving %s on %s", self.hub.roster.network, self.url)
 
     async def close(self) -> None:
@@ -234,6 +241,17 @@ class Server:
             log.error("cannot load the group keys of %s: %s", load.device_id, exc)
             return
         self._apply(self.hub.deliver_keys(load.conn, keys))
+
+    def _last_roster(self) -> str | None:
+        """The roster fingerprint the previous start logged, if any."""
+        head = self.audit.head()
+        if head is None:
+            return None
+        for entry in reversed(self.audit.entries(since_seq=max(0, head.seq - 5000))):
+            if entry.kind == "server_started":
+                value = entry.detail.get("roster")
+                return value if isinstance(value, str) else None
+        return None
 
     def _append_audit(self, event: Audit) -> None:
         try:
