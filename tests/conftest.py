@@ -171,3 +171,37 @@ async def eventually(predicate: Callable[[], bool], timeout: float = WAIT,
 def frame_bytes(number: int, stream: int, seq: int, payload: bytes = b"\xf8\x00",
                 flags: int = 0) -> bytes:
     return wire.AudioFrame(number, stream, seq, seq * 20, payload, flags).encode()
+
+
+@contextlib.contextmanager
+def server_in_thread(data: Path, roster: Roster | None = None,
+                     **options: object) -> Iterator[tuple[Server, Store]]:
+    """A real server in its own thread and event loop, for code that runs its own loop (the
+    CLI's ``main``). ``options`` go to :class:`Server` (``require_auth``, ``ssl``)."""
+    import threading
+
+    store = open_store(data)
+    server = Server(roster or load_roster(), store, data, port=0, **options)  # type: ignore[arg-type]
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop: asyncio.Event | None = None
+
+    async def run() -> None:
+        nonlocal stop
+        stop = asyncio.Event()
+        await server.start()
+        ready.set()
+        await stop.wait()
+        await server.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
+    thread.start()
+    try:
+        assert ready.wait(10), "server did not start"
+        yield server, store
+    finally:
+        if stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+        store.close()

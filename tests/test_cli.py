@@ -6,7 +6,6 @@ a background thread.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import server_in_thread
 
 from siaga import cli
 from siaga.audio.files import read_audio, write_wav
 from siaga.audio.opus import SAMPLE_RATE
 from siaga.cli import main
 from siaga.recording import read_recording
-from siaga.roster import load_roster
 from siaga.server import Server
 from siaga.store import open_store
 
@@ -35,31 +34,8 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 def threaded_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     """A real server on loopback, in its own thread and event loop."""
     data = tmp_path / "srv"
-    store = open_store(data)
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-    server = Server(load_roster(), store, data, port=0)
-    stop: asyncio.Event | None = None
-
-    async def run() -> None:
-        nonlocal stop
-        stop = asyncio.Event()
-        await server.start()
-        ready.set()
-        await stop.wait()
-        await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
-    thread.start()
-    assert ready.wait(10)
-    try:
+    with server_in_thread(data) as (server, _):
         yield server, data
-    finally:
-        assert stop is not None
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
-        store.close()
 
 
 def tone_wav(path: Path, seconds: float = 1.0) -> Path:

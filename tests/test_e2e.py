@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from conftest import server_in_thread
 
 from siaga import wire
 from siaga.audio.files import read_audio
@@ -250,27 +251,9 @@ async def test_only_an_admin_publishes_and_only_to_key_holders(
 def test_cli_keys_rotate(tmp_path: Path, roster: Roster,
                          capsys: pytest.CaptureFixture[str]) -> None:
     """The keeper's command: each run makes the next epoch, sealed to the enrolled devices."""
-    import threading
-
-    from siaga.store import open_store
     from siaga.store.keys_sql import KeyStore
 
-    data = tmp_path / "srv"
-    store = open_store(data)
-    server = Server(roster, store, data, port=0, require_auth=True)
-    loop = asyncio.new_event_loop()
-    ready, stop = threading.Event(), asyncio.Event()
-
-    async def run() -> None:
-        await server.start()
-        ready.set()
-        await stop.wait()
-        await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
-    thread.start()
-    try:
-        assert ready.wait(10)
+    with server_in_thread(tmp_path / "srv", roster, require_auth=True) as (server, store):
         identities = {}
         for member in ("admin", "gubernur"):
             code = new_code()
@@ -292,11 +275,6 @@ def test_cli_keys_rotate(tmp_path: Path, roster: Roster,
         identities["gubernur"].save(gov_file)
         assert main(["keys", "rotate", "--identity", str(gov_file), "--server", server.url,
                      "-t", "komando"]) == 1
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
-        store.close()
 
 
 async def test_running_keeper_rotates_on_enrollment_and_revocation(

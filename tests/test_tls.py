@@ -8,17 +8,15 @@ them and checks its TLS options.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import ssl
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import WAIT
+from conftest import WAIT, server_in_thread
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,10 +29,10 @@ from siaga.cli import main
 from siaga.client import Client, client_context
 from siaga.errors import ConfigError, LocalProtocolError
 from siaga.identity import code_hash, new_code
-from siaga.roster import Roster, load_roster
+from siaga.roster import Roster
 from siaga.server import Server, make_self_signed, running_server, server_context
 from siaga.server.tls import fingerprint
-from siaga.store import Store, open_store
+from siaga.store import Store
 from siaga.store.identity_sql import DeviceRegistry
 
 
@@ -215,32 +213,8 @@ def test_cli_ca_needs_wss(cert_files: tuple[Path, Path]) -> None:
 @pytest.fixture
 def threaded_tls_server(tmp_path: Path, cert_files: tuple[Path, Path]) -> Iterator[Server]:
     """A TLS server in its own thread and loop, for the CLI (which runs its own loop)."""
-    data = tmp_path / "srv"
-    store = open_store(data)
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-    server = Server(load_roster(), store, data, port=0, ssl=server_context(*cert_files))
-    stop: asyncio.Event | None = None
-
-    async def run() -> None:
-        nonlocal stop
-        stop = asyncio.Event()
-        await server.start()
-        ready.set()
-        await stop.wait()
-        await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
-    thread.start()
-    try:
-        assert ready.wait(10)
+    with server_in_thread(tmp_path / "srv", ssl=server_context(*cert_files)) as (server, _):
         yield server
-    finally:
-        if stop is not None:
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
-        store.close()
 
 
 def test_cli_talk_with_ca(threaded_tls_server: Server, cert_files: tuple[Path, Path],
