@@ -310,3 +310,20 @@ async def test_running_keeper_rotates_on_enrollment_and_revocation(
         for client in (keeper, gov, newcomer):
             if client is not None:
                 await client.close()
+
+
+def test_the_same_transmission_may_be_announced_again_but_not_replayed_elsewhere() -> None:
+    keys = DeviceKeys.generate()
+    _, _, ring = sealed_frame(GroupKey.generate("komando", 1), keys)
+    envelope, _, _ = ring.begin("komando", 100.0)  # type: ignore[misc]
+
+    def start(stream: int) -> wire.TalkerStart:
+        return wire.TalkerStart(talkgroup="komando", number=1, stream=stream,
+                                member=wire.MemberInfo(id="gubernur", name="G", role="g"),
+                                priority=3, started_at=100.0, e2e=envelope)
+
+    ring.receiver(start(5), 100.0)
+    ring.receiver(start(5), 101.0)  # rejoined mid-transmission: the same stream, accepted
+    with pytest.raises(CryptoError) as replay:
+        ring.receiver(start(6), 102.0)  # the envelope replayed for another stream
+    assert replay.value.code.value == "replayed"

@@ -75,7 +75,10 @@ class Keyring:
         self.keeper = keeper
         self.group_keys: dict[tuple[str, int], GroupKey] = {}
         self.directory: dict[str, tuple[str, DevicePublic]] = {}  # device -> (member, keys)
-        self.seen: set[bytes] = set()
+        #: Envelope nonce -> the stream it was announced for. The same transmission may be
+        #: announced again (a listener leaves and rejoins it); the same envelope on another
+        #: stream is a replay.
+        self.seen: dict[bytes, int] = {}
         self.rejected_keys = 0
 
     # ---- keys and directory ------------------------------------------------------------------
@@ -137,28 +140,32 @@ class Keyring:
         :class:`CryptoError` when the envelope is forged, replayed, or for a key not held.
         """
         assert start.e2e is not None
-        return self._receiver(start.e2e, start.talkgroup, now, self.seen)
+        receiver = self._receiver(start.e2e, start.talkgroup, now)
+        nonce = receiver.envelope.nonce
+        if self.seen.setdefault(nonce, start.stream) != start.stream:
+            raise CryptoError("this transmission's envelope was already used on another stream",
+                              ErrorCode.REPLAYED)
+        return receiver
 
     def recording_receiver(self, e2e: str, talkgroup: str) -> Receiver:
         """The same for a stored transmission: signature and key checked, no freshness."""
-        return self._receiver(e2e, talkgroup, None, None)
+        return self._receiver(e2e, talkgroup, None)
 
-    def _receiver(self, e2e: str, talkgroup: str, now: float | None,
-                  seen: set[bytes] | None) -> Receiver:
+    def _receiver(self, e2e: str, talkgroup: str, now: float | None) -> Receiver:
         claimed = peek_envelope(e2e)
         entry = self.directory.get(claimed.device_id)
         if entry is None:
             raise UnknownDevice(claimed.device_id)
         member, public = entry
-        # The key is looked up before the envelope is accepted (and its nonce marked as seen),
-        # so a key that arrives a moment later still lets the same transmission open.
+        # The key is looked up first, so a key that arrives a moment later still lets the
+        # same transmission open.
         gk = self.group_keys.get((talkgroup, claimed.epoch))
         if gk is None:
             raise CryptoError(f"no key for {talkgroup} epoch {claimed.epoch}",
                               ErrorCode.DECRYPT_FAILED)
         envelope = open_envelope(e2e, public, talkgroup=talkgroup,
                                  now=claimed.started_at if now is None else now,
-                                 max_age=ENVELOPE_MAX_AGE, seen=seen)
+                                 max_age=ENVELOPE_MAX_AGE)
         return Receiver(envelope, member, stream_key(gk, envelope.nonce, envelope.device_id))
 
 
