@@ -43,6 +43,8 @@ FINGERPRINT: Final = b"siaga/v1/fingerprint"
 SEAL: Final = b"siaga/v1/seal"
 GROUP_KEY: Final = "siaga/v1/group-key"
 KEY_GRANT: Final = "siaga/v1/key-grant"
+MESSAGE: Final = "siaga/v1/message"
+MESSAGE_KEY: Final = "siaga/v1/message-key"
 AUDIO: Final = "siaga/v1/audio"
 
 # ---- sizes ---------------------------------------------------------------------------------
@@ -331,6 +333,37 @@ def verify_sealed_key(keeper: DevicePublic, signature: bytes, talkgroup: str, ep
                   sealed)
 
 
+def _message_parts(gk: GroupKey, message_id: str, sender_device: str) -> tuple[bytes, ...]:
+    return (gk.talkgroup.encode(), _u32(gk.epoch), message_id.encode(), sender_device.encode())
+
+
+def seal_message(gk: GroupKey, message_id: str, sender: DeviceKeys, payload: bytes) -> bytes:
+    """A talkgroup message, signed by its sender then encrypted under the group key.
+
+    The signature inside the ciphertext proves the sender to members without showing the
+    server who signed; the associated data binds talkgroup, epoch, id and sender device, so
+    the server cannot move a message or re-attribute it.
+    """
+    parts = _message_parts(gk, message_id, sender.public.device_id)
+    signature = sender.sign(MESSAGE, *parts, payload)
+    key = _hkdf(gk.secret, b"", _frame(MESSAGE_KEY, parts))
+    nonce = new_nonce(GCM_NONCE_SIZE)
+    return nonce + AESGCM(key).encrypt(nonce, signature + payload, _frame(MESSAGE, parts))
+
+
+def open_message(gk: GroupKey, message_id: str, sender: DevicePublic, blob: bytes) -> bytes:
+    parts = _message_parts(gk, message_id, sender.device_id)
+    key = _hkdf(gk.secret, b"", _frame(MESSAGE_KEY, parts))
+    try:
+        plain = AESGCM(key).decrypt(blob[:GCM_NONCE_SIZE], blob[GCM_NONCE_SIZE:],
+                                    _frame(MESSAGE, parts))
+    except (InvalidTag, ValueError) as exc:
+        raise CryptoError("sealed message does not open", ErrorCode.DECRYPT_FAILED) from exc
+    signature, payload = plain[:SIGNATURE_SIZE], plain[SIGNATURE_SIZE:]
+    sender.verify(signature, MESSAGE, *parts, payload)
+    return payload
+
+
 def open_group_key(keys: DeviceKeys, talkgroup: str, epoch: int, blob: bytes) -> GroupKey:
     secret = open_sealed(keys, blob, group_key_context(talkgroup, epoch))
     if len(secret) != KEY_SIZE:
@@ -554,9 +587,11 @@ __all__ = [
     "new_nonce",
     "open_envelope",
     "open_group_key",
+    "open_message",
     "open_sealed",
     "peek_envelope",
     "seal_group_key",
+    "seal_message",
     "seal_to",
     "sign_enroll",
     "sign_login",

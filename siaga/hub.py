@@ -34,7 +34,14 @@ import msgspec
 
 from . import wire
 from .crypto import DevicePublic, b64d, b64e, verify_enroll, verify_login, verify_sealed_key
-from .errors import CryptoError, ErrorCode, LocalProtocolError, ProtocolError, Refused
+from .errors import (
+    CryptoError,
+    ErrorCode,
+    LocalProtocolError,
+    ProtocolError,
+    Refused,
+    SiagaError,
+)
 from .floor import (
     Denied,
     EmergencyCleared,
@@ -55,6 +62,7 @@ from .identity import (
     code_hash,
     normalize_code,
 )
+from .messages import ReceiptRecord, StoredMessage
 from .roster import Member, Role, Roster, Talkgroup
 
 #: WebSocket close codes used by the hub.
@@ -149,7 +157,34 @@ class LoadKeys:
     device_id: str
 
 
-Output = Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
+@dataclass(frozen=True, slots=True)
+class StoreMessage:
+    """Persist a message for its recipients, then report back with ``Hub.message_stored``."""
+
+    message: StoredMessage
+    recipients: tuple[str, ...]
+    conn: int
+    ref: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReceipt:
+    """Persist a receipt; ``Hub.receipt_stored`` then tells the sender."""
+
+    receipt: ReceiptRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LoadMessages:
+    """At sign-in: fetch the member's undelivered messages and its recent receipts, and hand
+    them to ``Hub.deliver_pending``."""
+
+    conn: int
+    member: str
+
+
+Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
+          | StoreMessage | StoreReceipt | LoadMessages)
 
 
 # ---- state -----------------------------------------------------------------------------------
@@ -422,6 +457,10 @@ class Hub:
             return self._directory(session, msg)
         if isinstance(msg, wire.PublishKeys):
             return self._publish_keys(session, msg, now)
+        if isinstance(msg, wire.MessageSend):
+            return self._message_send(session, msg, now)
+        if isinstance(msg, wire.Receipt):
+            return self._receipt(session, msg, now)
         raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
 
     def _hello(self, session: Session, msg: wire.Hello, now: float) -> list[Output]:
@@ -458,9 +497,13 @@ class Hub:
         groups = [wire.TalkgroupInfo(id=tg.id, number=tg.number, name=tg.name,
                                      can_transmit=tg.can_transmit(member.id))
                   for tg in self.roster.talkgroups_of(member.id)]
+        statuses = [wire.StatusInfo(code=s.code, text_id=s.text_id, text_en=s.text_en)
+                    for s in self.roster.status_codes.values()]
         out.append(self._send(session.conn, wire.Welcome(
             v=wire.PROTOCOL_VERSION, session=next(self._session_ids),
-            member=self._member_info(member), talkgroups=groups, server_time=now, ref=msg.ref)))
+            member=self._member_info(member), talkgroups=groups, server_time=now,
+            status_codes=statuses, ref=msg.ref)))
+        out.append(LoadMessages(session.conn, member.id))
         for group in self._groups.values():
             if group.floor.emergency and member.id in group.tg.members:
                 out.append(self._send(session.conn, wire.Emergency(
@@ -580,6 +623,78 @@ class Hub:
         return [Send(admins, wire.encode(wire.DeviceUpdate(
             device=record.device_id, member=record.member, revoked=record.revoked,
             talkgroups=groups)))]
+
+    # ---- messages: stored before they are acknowledged, forwarded until received ---------------
+
+    def _message_send(self, session: Session, msg: wire.MessageSend,
+                      now: float) -> list[Output]:
+        assert session.member is not None
+        group = self._member_group(session, msg.talkgroup)
+        plain = msg.text is not None or msg.status is not None
+        if plain == (msg.sealed is not None):
+            raise ProtocolError("a message has either text/status or sealed content",
+                                ErrorCode.BAD_MESSAGE)
+        if self.devices is not None and plain:
+            raise Refused("this network carries messages end-to-end sealed only",
+                          ErrorCode.NOT_ALLOWED)
+        if msg.status is not None and msg.status not in self.roster.status_codes:
+            raise Refused(f"status: unknown code {msg.status!r}; one of "
+                          f"{', '.join(self.roster.status_codes)}", ErrorCode.BAD_MESSAGE)
+        if msg.text is not None and not msg.text.strip():
+            raise Refused("text: empty", ErrorCode.BAD_MESSAGE)
+        stored = StoredMessage(id=msg.id, talkgroup=group.tg.id, sender=session.member.id,
+                               sender_device=session.device, sent_at=now, text=msg.text,
+                               status=msg.status, sealed=msg.sealed, epoch=msg.epoch)
+        recipients = tuple(sorted(group.tg.members - {session.member.id}))
+        return [StoreMessage(stored, recipients, session.conn, msg.ref)]
+
+    def message_stored(self, store: StoreMessage, added: bool, now: float) -> list[Output]:
+        """The message is durable (``added`` False: a retry of one stored before): tell the
+        sender, and hand it to every recipient online now."""
+        out: list[Output] = []
+        if store.conn in self.sessions:
+            out.append(self._send(store.conn, wire.MessageAccepted(
+                id=store.message.id, recipients=len(store.recipients), stored_at=now,
+                ref=store.ref)))
+        if added:
+            wanted = set(store.recipients)
+            to = tuple(c for c, s in self.sessions.items()
+                       if s.member is not None and s.member.id in wanted)
+            if to:
+                out.append(Send(to, wire.encode(self._message(store.message))))
+        return out
+
+    def deliver_pending(self, conn: int, messages: Iterable[StoredMessage],
+                        receipts: Iterable[ReceiptRecord]) -> list[Output]:
+        """At sign-in: what arrived while the member was away, oldest first, and the receipts
+        of what it sent."""
+        if conn not in self.sessions:
+            return []
+        out: list[Output] = [self._send(conn, self._message(m)) for m in messages]
+        out += [self._send(conn, wire.ReceiptUpdate(id=r.id, member=r.member, state=r.state,
+                                                    at=r.at)) for r in receipts]
+        return out
+
+    def _receipt(self, session: Session, msg: wire.Receipt, now: float) -> list[Output]:
+        assert session.member is not None
+        return [StoreReceipt(ReceiptRecord(msg.id, session.member.id, msg.state, now))]
+
+    def receipt_stored(self, receipt: ReceiptRecord, sender: str | None) -> list[Output]:
+        """A new receipt was recorded (``sender`` None: nothing changed, say nothing)."""
+        if sender is None:
+            return []
+        to = tuple(c for c, s in self.sessions.items()
+                   if s.member is not None and s.member.id == sender)
+        if not to:
+            return []
+        return [Send(to, wire.encode(wire.ReceiptUpdate(
+            id=receipt.id, member=receipt.member, state=receipt.state, at=receipt.at)))]
+
+    @staticmethod
+    def _message(m: StoredMessage) -> wire.Message:
+        return wire.Message(id=m.id, talkgroup=m.talkgroup, sender=m.sender,
+                            sender_device=m.sender_device, sent_at=m.sent_at, text=m.text,
+                            status=m.status, sealed=m.sealed, epoch=m.epoch)
 
     # ---- end-to-end keys: the server routes sealed keys it cannot open ------------------------
 
@@ -866,11 +981,15 @@ class Hub:
         return Send(tuple(c for c, s in self.sessions.items() if s.member is not None),
                     wire.encode(msg))
 
+    def error_to(self, conn: int, exc: SiagaError, ref: int | None = None) -> Output:
+        """An environment failure (e.g. the database) reported to the one who asked."""
+        return self._error(conn, exc.code, exc.message, ref)
+
     def _error(self, conn: int, code: ErrorCode, message: str,
                ref: int | None = None) -> Send:
         self.stats.errors_sent += 1
         return self._send(conn, wire.Error(code=code.value, message=message, ref=ref))
 
 
-__all__ = ["Audit", "Close", "Hub", "LoadKeys", "Output", "RecordEnd", "RecordStart", "Redeem",
-           "Send", "Stats", "StoreKeys"]
+__all__ = ["Audit", "Close", "Hub", "LoadKeys", "LoadMessages", "Output", "RecordEnd",
+           "RecordStart", "Redeem", "Send", "Stats", "StoreKeys", "StoreMessage", "StoreReceipt"]

@@ -113,6 +113,25 @@ class Talkgroup:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusCode:
+    """A canned status an HT user sends with one key; shown in Indonesian, then English."""
+
+    code: str
+    text_id: str
+    text_en: str
+
+
+DEFAULT_STATUS_CODES: tuple[StatusCode, ...] = (
+    StatusCode("tps_aman", "TPS aman", "Polling station safe"),
+    StatusCode("banjir", "Banjir", "Flooding"),
+    StatusCode("butuh_bantuan", "Butuh bantuan", "Need help"),
+    StatusCode("logistik_tiba", "Logistik tiba", "Logistics arrived"),
+    StatusCode("evakuasi", "Evakuasi berjalan", "Evacuation under way"),
+    StatusCode("listrik_padam", "Listrik padam", "Power cut"),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Roster:
     network: str
     province: str
@@ -120,6 +139,8 @@ class Roster:
     members: dict[str, Member]
     talkgroups: dict[str, Talkgroup]
     by_number: dict[int, Talkgroup] = field(default_factory=dict)
+    status_codes: dict[str, StatusCode] = field(
+        default_factory=lambda: {s.code: s for s in DEFAULT_STATUS_CODES})
 
     def talkgroups_of(self, member_id: str) -> list[Talkgroup]:
         return [tg for tg in self.talkgroups.values() if member_id in tg.members]
@@ -190,11 +211,18 @@ class _TalkgroupFile(msgspec.Struct, forbid_unknown_fields=True):
     description: str = ""
 
 
+class _StatusFile(msgspec.Struct, forbid_unknown_fields=True):
+    code: Ident
+    text_id: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    text_en: Annotated[str, msgspec.Meta(max_length=60)] = ""
+
+
 class _RosterFile(msgspec.Struct, forbid_unknown_fields=True):
     network: _NetworkFile
     regions: list[_RegionFile] = []
     members: list[_MemberFile] = []
     talkgroups: list[_TalkgroupFile] = []
+    status_codes: list[_StatusFile] | None = None
 
 
 def _select(selectors: Iterable[str], pool: Iterable[Member], where: str,
@@ -269,6 +297,9 @@ def parse_roster(text: str, source: str = "<roster>") -> Roster:
             queue_timeout=t.queue_timeout,
             description=t.description,
         )
+    statuses = (DEFAULT_STATUS_CODES if spec.status_codes is None else
+                tuple(StatusCode(s.code, s.text_id, s.text_en or s.text_id)
+                      for s in spec.status_codes))
     return Roster(
         network=spec.network.name,
         province=spec.network.province,
@@ -276,6 +307,7 @@ def parse_roster(text: str, source: str = "<roster>") -> Roster:
         members=members,
         talkgroups=talkgroups,
         by_number={tg.number: tg for tg in talkgroups.values()},
+        status_codes={s.code: s for s in statuses},
     )
 
 
@@ -296,6 +328,7 @@ def load_roster(path: str | Path | None = None) -> Roster:
 
 
 __all__ = [
-    "ROLE_LABEL_ID", "Member", "Priority", "Region", "Role", "Roster", "Talkgroup",
+    "DEFAULT_STATUS_CODES", "ROLE_LABEL_ID", "Member", "Priority", "Region", "Role", "Roster",
+    "StatusCode", "Talkgroup",
     "default_roster_text", "load_roster", "parse_roster",
 ]

@@ -218,6 +218,32 @@ class PublishKeys(_Msg, tag="publish_keys"):
     ref: Ref | None = None
 
 
+MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+#: Longest text of a message, in characters (a sealed one is limited by its encoded size).
+MAX_TEXT: Final = 1000
+
+
+class MessageSend(_Msg, tag="message_send"):
+    """A text or status message to a talkgroup; ``id`` is chosen by the sender (a retry with
+    the same id is stored once). On a closed network the content travels only ``sealed``."""
+
+    id: MessageId
+    talkgroup: Ident
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT)] | None = None
+    status: Ident | None = None
+    sealed: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]*$", max_length=4096)] | None = None
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] = 0
+    ref: Ref | None = None
+
+
+class Receipt(_Msg, tag="receipt"):
+    """This member's device got (``delivered``) or showed (``read``) a message."""
+
+    id: MessageId
+    state: Literal["delivered", "read"]
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -225,7 +251,7 @@ class Ping(_Msg, tag="ping"):
 
 ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
-    | DirectoryRequest | PublishKeys | Ping
+    | DirectoryRequest | PublishKeys | MessageSend | Receipt | Ping
 )
 
 
@@ -297,11 +323,47 @@ class DeviceUpdate(_Out, tag="device_update"):
     talkgroups: list[str]
 
 
+class MessageAccepted(_Out, tag="message_accepted"):
+    """The message is stored: from now on it reaches every recipient, even after a crash."""
+
+    id: str
+    recipients: int
+    stored_at: float
+    ref: Ref | None = None
+
+
+class Message(_Out, tag="message"):
+    id: str
+    talkgroup: str
+    sender: str
+    sender_device: str
+    sent_at: float
+    text: str | None = None
+    status: str | None = None
+    sealed: str | None = None
+    epoch: int = 0
+
+
+class ReceiptUpdate(_Out, tag="receipt_update"):
+    """To the sender: a recipient's device got or showed the message."""
+
+    id: str
+    member: str
+    state: str
+    at: float
+
+
 class KeysPublished(_Out, tag="keys_published"):
     talkgroup: str
     epoch: int
     stored: int
     ref: Ref | None = None
+
+
+class StatusInfo(msgspec.Struct):
+    code: str
+    text_id: str
+    text_en: str
 
 
 class Welcome(_Out, tag="welcome"):
@@ -310,6 +372,7 @@ class Welcome(_Out, tag="welcome"):
     member: MemberInfo
     talkgroups: list[TalkgroupInfo]
     server_time: float
+    status_codes: list[StatusInfo] = []
     ref: Ref | None = None
 
 
@@ -409,8 +472,8 @@ class Pong(_Out, tag="pong"):
 
 
 ServerMessage = (
-    Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Welcome | Joined
-    | Left
+    Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
+    | MessageAccepted | ReceiptUpdate | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
 )
@@ -471,6 +534,7 @@ __all__ = [
     "MAX_AUDIO_PAYLOAD",
     "MAX_CONTROL_BYTES",
     "MAX_SERVER_BYTES",
+    "MAX_TEXT",
     "PROTOCOL_VERSION",
     "SUBPROTOCOL",
     "AudioFrame",
@@ -500,12 +564,19 @@ __all__ = [
     "Leave",
     "Left",
     "MemberInfo",
+    "Message",
+    "MessageAccepted",
+    "MessageId",
+    "MessageSend",
     "Ping",
     "Pong",
     "Presence",
     "PublishKeys",
+    "Receipt",
+    "ReceiptUpdate",
     "SealedKeyInfo",
     "ServerMessage",
+    "StatusInfo",
     "TalkerStart",
     "TalkerStop",
     "TalkgroupInfo",

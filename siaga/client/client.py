@@ -20,10 +20,11 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 import ssl as ssl_module
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -42,7 +43,9 @@ from ..crypto import (
     StreamCipher,
     b64d,
     b64e,
+    open_message,
     seal_group_key,
+    seal_message,
     sign_enroll,
     sign_login,
     sign_sealed_key,
@@ -136,6 +139,25 @@ class Reception:
 
     def write_wav(self, path: str | Path) -> None:
         write_wav(path, self.to_pcm())
+
+
+@dataclass(slots=True)
+class ReceivedMessage:
+    """A message as this device shows it: once per id, with how it was protected."""
+
+    id: str
+    talkgroup: str
+    sender: str
+    sender_device: str
+    sent_at: float
+    received_at: float
+    text: str | None = None
+    status: str | None = None
+    sealed: bool = False
+    verified: bool = False  # sealed, opened, and signed by the sender's enrolled device
+    epoch: int = 0
+    blob: str | None = None  # the sealed form, kept until it opens
+    problem: str | None = None
 
 
 class Transmission:
@@ -234,6 +256,9 @@ class Client:
         self.frames_received = 0
         self.players: dict[str, Player] = {}
         self.keyring: Keyring | None = None
+        self.inbox: dict[str, ReceivedMessage] = {}
+        #: message id -> recipient member -> state ("delivered", "read") -> when
+        self.receipts: dict[str, dict[str, dict[str, float]]] = {}
         #: Device enrollments and revocations, for a key keeper (admins' devices only).
         self.device_updates: asyncio.Queue[wire.DeviceUpdate] = asyncio.Queue()
         self._pending_starts: dict[int, wire.TalkerStart] = {}
@@ -381,6 +406,99 @@ class Client:
             for tg in sorted(due):
                 gk = await self.publish_group_key(tg)
                 log.info("rotated %s to epoch %d", tg, gk.epoch)
+
+    # ---- messages ---------------------------------------------------------------------------
+
+    async def send_message(self, talkgroup: str, *, text: str | None = None,
+                           status: str | None = None, message_id: str | None = None,
+                           timeout: float = 10.0) -> wire.MessageAccepted:
+        """Send a text or a canned status to a talkgroup; returns once the server has stored
+        it. Sealed end to end whenever this device holds the talkgroup's key. Retrying with
+        the same ``message_id`` never delivers it twice."""
+        if (text is None) == (status is None):
+            raise LocalProtocolError("give text or status")
+        if text is not None and len(text) > wire.MAX_TEXT:
+            raise Refused(f"text: {len(text)} characters, at most {wire.MAX_TEXT}",
+                          ErrorCode.BAD_MESSAGE)
+        known = {s.code for s in self.welcome.status_codes} if self.welcome else set()
+        if status is not None and known and status not in known:
+            raise Refused(f"status: unknown code {status!r}", ErrorCode.BAD_MESSAGE)
+        mid = message_id or secrets.token_urlsafe(12)
+        gk = self.keyring.latest(talkgroup) if self.keyring else None
+        if self.keyring is not None and gk is None:
+            # Never fall back to plaintext on a network of enrolled devices.
+            raise Refused(f"no end-to-end key for {talkgroup} on this device yet",
+                          ErrorCode.NOT_ALLOWED)
+        if gk is not None and self.keyring is not None:
+            payload = msgspec.json.encode({"text": text, "status": status})
+            sealed = b64e(seal_message(gk, mid, self.keyring.keys, payload))
+            msg = wire.MessageSend(id=mid, talkgroup=talkgroup, sealed=sealed, epoch=gk.epoch)
+        else:
+            msg = wire.MessageSend(id=mid, talkgroup=talkgroup, text=text, status=status)
+        return await self._request(msg, expect=wire.MessageAccepted, timeout=timeout)
+
+    async def key_ready(self, talkgroup: str, timeout: float = 10.0) -> GroupKey:
+        """Wait until this device holds an end-to-end key for ``talkgroup`` (keys arrive just
+        after sign-in, and after each rotation)."""
+        if self.keyring is None:
+            raise LocalProtocolError("an open network has no keys")
+        keyring = self.keyring
+
+        async def poll() -> GroupKey:
+            while (gk := keyring.latest(talkgroup)) is None:
+                await asyncio.sleep(0.02)
+            return gk
+        return await asyncio.wait_for(poll(), timeout)
+
+    async def mark_read(self, message_id: str) -> None:
+        """Tell the sender this message was shown to the user."""
+        await self._send(wire.Receipt(id=message_id, state="read"))
+
+    def _on_message(self, msg: wire.Message, now: float) -> None:
+        if msg.id not in self.inbox:
+            self.inbox[msg.id] = ReceivedMessage(
+                msg.id, msg.talkgroup, msg.sender, msg.sender_device, msg.sent_at, now,
+                text=msg.text, status=msg.status, sealed=msg.sealed is not None,
+                epoch=msg.epoch, blob=msg.sealed)
+            self._open_message(self.inbox[msg.id])
+        # Acknowledge every copy: a lost receipt means the server sends it again.
+        self._spawn(self._send(wire.Receipt(id=msg.id, state="delivered")))
+
+    def _open_message(self, m: ReceivedMessage) -> None:
+        if m.blob is None:
+            return
+        if self.keyring is None:
+            m.problem = "sealed, and this device holds no keys"
+            return
+        gk = self.keyring.group_keys.get((m.talkgroup, m.epoch))
+        sender = self.keyring.directory.get(m.sender_device)
+        if gk is None or sender is None:
+            m.problem = "waiting for the key or the sender's device"
+            if sender is None and m.talkgroup not in self._refreshing:
+                self._refreshing.add(m.talkgroup)
+                self._spawn(self._refresh_quietly(m.talkgroup))
+            return
+        member, public = sender
+        try:
+            payload = msgspec.json.decode(open_message(gk, m.id, public, b64d(m.blob)))
+        except (CryptoError, msgspec.DecodeError):
+            m.problem = "does not open or is not signed by its sender"
+            return
+        if member != m.sender:
+            m.problem = "sealed by another member than the server claims"
+            return
+        m.text, m.status = payload.get("text"), payload.get("status")
+        m.verified, m.blob, m.problem = True, None, None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._quietly(coro))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _quietly(coro: Coroutine[Any, Any, None]) -> None:
+        with contextlib.suppress(ConnectionClosed, ConnectionError):
+            await coro
 
     async def publish_group_key(self, talkgroup: str) -> GroupKey:
         """As key keeper (an admin's device): make the talkgroup's next key epoch and seal it
@@ -600,10 +718,7 @@ class Client:
             self._pending_starts[start.stream] = start
             if start.talkgroup not in self._refreshing:
                 self._refreshing.add(start.talkgroup)
-                task = asyncio.get_running_loop().create_task(
-                    self._refresh_quietly(start.talkgroup))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._spawn(self._refresh_quietly(start.talkgroup))
         except CryptoError as exc:
             reception.problem = exc.message
             if exc.code is not ErrorCode.REPLAYED:
@@ -618,6 +733,9 @@ class Client:
             self._refreshing.discard(talkgroup)
 
     def _retry_receivers(self) -> None:
+        for m in self.inbox.values():
+            if m.blob is not None:
+                self._open_message(m)
         now = self.clock()
         for stream, start in list(self._pending_starts.items()):
             reception = self.receptions.get(stream)
@@ -637,6 +755,10 @@ class Client:
             self.receptions[msg.stream] = reception
             self.heard_log.append(reception)
             self._open_reception(reception, msg, now)
+        elif isinstance(msg, wire.Message):
+            self._on_message(msg, now)
+        elif isinstance(msg, wire.ReceiptUpdate):
+            self.receipts.setdefault(msg.id, {}).setdefault(msg.member, {})[msg.state] = msg.at
         elif isinstance(msg, wire.DeviceUpdate):
             self.device_updates.put_nowait(msg)
         elif isinstance(msg, wire.Keys):

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -31,22 +31,28 @@ from ..hub import (
     Close,
     Hub,
     LoadKeys,
+    LoadMessages,
     Output,
     RecordEnd,
     RecordStart,
     Redeem,
     Send,
     StoreKeys,
+    StoreMessage,
+    StoreReceipt,
 )
 from ..identity import DeviceDirectory
+from ..messages import RECEIPT_HISTORY
 from ..roster import Roster
 from ..store import Store
 from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
 from ..store.keys_sql import KeyStore
+from ..store.messages_sql import MessageStore
 from .recorder import Recorder
 
 log = logging.getLogger("siaga.server")
+T = TypeVar("T")
 
 #: Seconds a connection may stay silent before saying hello.
 HELLO_TIMEOUT = 10.0
@@ -78,8 +84,10 @@ class Server:
         self._poller: asyncio.Task[None] | None = None
         self.audit = AuditLog(store.engine)
         self.keystore = KeyStore(store.engine)
-        # One thread, so entries reach the hash chain in the order they happened.
-        self._audit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-audit")
+        # One writer thread: audit entries reach the hash chain, and messages the store, in
+        # the order they happened.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-writer")
+        self.messages = MessageStore(store.engine)
 
     @property
     def url(self) -> str:
@@ -136,8 +144,8 @@ class Server:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.recorder.close()
         self._apply([Audit("server_stopped", self._clock())])
-        await asyncio.get_running_loop().run_in_executor(self._audit_pool, lambda: None)
-        self._audit_pool.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(self._writer, lambda: None)
+        self._writer.shutdown(wait=True)
 
     async def serve_forever(self) -> None:
         assert self._ws is not None
@@ -211,10 +219,16 @@ class Server:
                 self._spawn(self._store_keys(out))
             elif isinstance(out, LoadKeys):
                 self._spawn(self._load_keys(out))
+            elif isinstance(out, StoreMessage):
+                self._spawn(self._store_message(out))
+            elif isinstance(out, StoreReceipt):
+                self._spawn(self._store_receipt(out))
+            elif isinstance(out, LoadMessages):
+                self._spawn(self._load_messages(out))
             elif isinstance(out, Redeem):
                 self._spawn(self._redeem(out))
             elif isinstance(out, Audit):
-                self._audit_pool.submit(self._append_audit, out)
+                self._writer.submit(self._append_audit, out)
 
     def _close(self, conn: int, code: int, reason: str) -> None:
         ws = self._conns.get(conn)
@@ -241,6 +255,37 @@ class Server:
             log.error("cannot load the group keys of %s: %s", load.device_id, exc)
             return
         self._apply(self.hub.deliver_keys(load.conn, keys))
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    async def _store_message(self, store: StoreMessage) -> None:
+        try:
+            added = await self._write(self.messages.add, store.message, list(store.recipients))
+        except SiagaError as exc:
+            log.error("cannot store message %s: %s", store.message.id, exc)
+            self._apply([self.hub.error_to(store.conn, exc, store.ref)])
+            return  # not stored: not acknowledged, so the sender retries
+        self._apply(self.hub.message_stored(store, added, self._clock()))
+
+    async def _store_receipt(self, store: StoreReceipt) -> None:
+        r = store.receipt
+        try:
+            sender = await self._write(self.messages.mark, r.id, r.member, r.state, r.at)
+        except SiagaError as exc:
+            log.error("cannot store a receipt for %s: %s", r.id, exc)
+            return
+        self._apply(self.hub.receipt_stored(r, sender))
+
+    async def _load_messages(self, load: LoadMessages) -> None:
+        since = self._clock() - RECEIPT_HISTORY
+        try:
+            pending = await asyncio.to_thread(self.messages.pending, load.member)
+            receipts = await asyncio.to_thread(self.messages.receipts, load.member, since)
+        except SiagaError as exc:
+            log.error("cannot load messages for %s: %s", load.member, exc)
+            return
+        self._apply(self.hub.deliver_pending(load.conn, pending, receipts))
 
     def _last_roster(self) -> str | None:
         """The roster fingerprint the previous start logged, if any."""
