@@ -41,6 +41,9 @@ app.add_typer(recordings_app, name="recordings")
 admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin).",
                         no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+msg_app = typer.Typer(help="Pesan teks dan status. Text and status messages.",
+                      no_args_is_help=True)
+app.add_typer(msg_app, name="msg")
 keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -365,6 +368,87 @@ def admin_enroll(
     console.print(f"{person.name} ({person.id}): kode/code [bold]{code}[/bold], berlaku/valid "
                   f"{valid_hours:g} jam/h. Di perangkat/on the device: siaga enroll "
                   f"--as {person.id} --code {code} --identity FILE")
+
+
+Server = Annotated[str, typer.Option("--server", help="Server URL.")]
+IdentityOpt = Annotated[Path | None, typer.Option(
+    "--identity", help="This device's identity file (from siaga enroll).")]
+AsMember = Annotated[str | None, typer.Option(
+    "--as", help="Member id (open networks; otherwise taken from --identity).")]
+
+
+async def _radio(server: str, identity: Path | None, member: str | None) -> Any:
+    from .client import Client
+    from .client.identity import Identity
+
+    ident = Identity.load(identity) if identity is not None else None
+    if ident is None and member is None:
+        raise typer.BadParameter("give --identity (or --as on an open network)")
+    return await Client.connect(server, member, device=f"cli-{member}", identity=ident)
+
+
+@msg_app.command("send")
+def msg_send(
+    talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup id.")],
+    text: Annotated[str | None, typer.Option(help="Free text (at most 1000 characters).")
+                    ] = None,
+    status: Annotated[str | None, typer.Option(
+        help="A status code: tps_aman, banjir, butuh_bantuan, logistik_tiba, ...")] = None,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Kirim pesan ke talkgroup. Send a message; returns once the server has stored it."""
+    if (text is None) == (status is None):
+        raise typer.BadParameter("give --text or --status")
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            if radio.keyring is not None:
+                await radio.key_ready(talkgroup)
+            accepted = await radio.send_message(talkgroup, text=text, status=status)
+        finally:
+            await radio.close()
+        sealed = "tersegel/sealed" if radio.keyring is not None else "tidak tersegel/not sealed"
+        console.print(f"Tersimpan/stored: {accepted.id} → {accepted.recipients} penerima/"
+                      f"recipients, {sealed}", highlight=False)
+
+    _run(main())
+
+
+@msg_app.command("inbox")
+def msg_inbox(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for messages.")] = 2.0,
+    read: Annotated[bool, typer.Option(help="Send read receipts for what is shown.")] = True,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Tampilkan pesan masuk. Show messages (those that waited while offline come first)."""
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            await asyncio.sleep(wait)
+            table = Table("waktu/time", "talkgroup", "dari/from", "pesan/message",
+                          "perlindungan/protection")
+            statuses = {s.code: s.text_id for s in radio.welcome.status_codes}
+            for m in radio.inbox.values():
+                when = time.strftime("%H:%M:%S", time.localtime(m.sent_at))
+                body = m.text if m.text is not None else statuses.get(m.status or "", m.status)
+                how = ("tersegel, terverifikasi/sealed, verified" if m.verified else
+                       f"TIDAK terbuka/NOT opened: {m.problem}" if m.sealed else
+                       "tidak tersegel/not sealed")
+                table.add_row(when, m.talkgroup, m.sender, body or "", how)
+                if read:
+                    await radio.mark_read(m.id)
+            console.print(table)
+            await asyncio.sleep(0.2)  # let the receipts leave
+        finally:
+            await radio.close()
+
+    _run(main())
 
 
 @keys_app.command("rotate")

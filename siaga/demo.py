@@ -49,6 +49,8 @@ class DemoResult:
     relay_ms: list[float] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     enrolled: int = 0
+    messages: list[str] = field(default_factory=list)
+    receipts: int = 0
     heard: int = 0  # transmissions heard, summed over every station
     sealed_heard: int = 0  # ... of which end-to-end sealed and verified
     rejected: int = 0  # frames refused by receivers (forged, tampered, replayed)
@@ -130,6 +132,14 @@ class Demo:
                          if r.stream == msg.stream and r.ended_at), 0.0)
             self.say(msg.talkgroup, "■ " + t("talk_stop", lang, who=self._name(msg.member),
                                              outcome=t(msg.outcome, lang), secs=secs), "dim")
+        elif isinstance(msg, wire.Message):
+            shown = self.stations[MONITOR].inbox.get(msg.id)
+            if shown is not None:
+                codes = self.roster.status_codes
+                body = shown.text if shown.text is not None else (
+                    codes[shown.status].text_id if shown.status in codes else shown.status)
+                lock = " 🔒" if shown.verified else ""
+                self.say(msg.talkgroup, f"✉ {self._name(msg.sender)}: {body}{lock}", "blue")
         elif isinstance(msg, wire.Emergency):
             if msg.active:
                 self.say(msg.talkgroup, "⚠ " + t("emergency_on", lang, who=self._name(msg.member)),
@@ -207,6 +217,12 @@ class Demo:
         client.transmissions.pop(tg, None)
         return tx
 
+    async def message(self, member_id: str, talkgroup: str, *, text: str | None = None,
+                      status: str | None = None) -> None:
+        accepted = await self.stations[member_id].send_message(talkgroup, text=text,
+                                                               status=status)
+        self.result.messages.append(accepted.id)
+
     def _after(self, seconds: float, coro: Awaitable[object]) -> asyncio.Task[object]:
         async def later() -> object:
             await asyncio.sleep(seconds * (0.25 if self.quick else 1.0))
@@ -254,6 +270,9 @@ class Demo:
                    for i, (head, code) in enumerate([
                        ("bupati-kerinci", "1501"), ("bupati-batanghari", "1504"),
                        ("walikota-kotajambi", "1571")])]
+        # Heads who are not on the air report with one key: a status message, sealed.
+        for head in ("bupati-merangin", "bupati-tebo", "bupati-bungo", "bupati-sarolangun"):
+            await self.message(head, "komando", status="tps_aman")
 
         # 3. On the joint net the police report, and the governor cuts in with higher priority.
         police = self._after(1.0, self.talk("polda", "gabungan", "polda_patroli"))
@@ -265,6 +284,9 @@ class Demo:
         # 4. Flooded Tanjung Jabung Timur raises an emergency on the command net: it takes the
         #    floor from whoever is talking, and BPBD answers on the joint net.
         self.scene("scene_emergency")
+        await self.message("bupati-tanjabtim", "komando", status="banjir")
+        await self.message("bupati-tanjabtim", "komando",
+                           text="3 TPS di Muara Sabak terendam, 120 KK dievakuasi, butuh perahu")
         bpbd = self._after(2.0, self.talk("bpbd", "gabungan", "bpbd_jawab"))
         await self.talk("bupati-tanjabtim", "komando", "darurat_1506", emergency=True)
         await asyncio.gather(*replies, bpbd, logistics)
@@ -295,6 +317,10 @@ class Demo:
     # ---- results ----------------------------------------------------------------------------
 
     def collect(self) -> None:
+        for client in self.stations.values():
+            self.result.receipts += sum(len(by_member) for mid, by_member
+                                        in client.receipts.items()
+                                        if mid in self.result.messages)
         sent = {tx.stream: tx.sent_at for tx in self.result.transmissions}
         for client in self.stations.values():
             for reception in client.heard_log:
@@ -332,6 +358,8 @@ class Demo:
         table.add_row(t("sum_late", lang), late)
         table.add_row(t("sum_frames", lang), f"{r.relayed} / {r.dropped}")
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
+        table.add_row(t("sum_messages", lang), t("sum_messages_value", lang,
+                                                 n=len(r.messages), receipts=r.receipts))
         table.add_row(t("sum_devices", lang), str(r.enrolled))
         table.add_row(t("sum_e2e", lang), t("sum_e2e_value", lang, sealed=r.sealed_heard,
                                              heard=r.heard, rejected=r.rejected))

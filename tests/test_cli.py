@@ -141,3 +141,21 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
     assert {"completed", "preempted", "timed_out"} <= outcomes
     assert any(r.emergency for r in recordings)
     assert all((data / r.path).is_file() for r in recordings)
+
+
+def test_msg_send_and_inbox(threaded_server: tuple[Server, Path],
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    server, _ = threaded_server
+    url = server.url
+    assert main(["msg", "send", "-t", "komando", "--text", "Laporkan situasi TPS", "--as",
+                 "gubernur", "--server", url]) == 0
+    assert main(["msg", "send", "-t", "komando", "--status", "banjir", "--as",
+                 "bupati-tanjabtim", "--server", url]) == 0
+    assert "12 penerima/recipients" in capsys.readouterr().out
+    assert main(["msg", "inbox", "--as", "bupati-kerinci", "--server", url,
+                 "--wait", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "Laporkan situasi TPS" in out and "Banjir" in out and "gubernur" in out
+    assert main(["msg", "send", "-t", "komando", "--status", "pesta", "--as", "gubernur",
+                 "--server", url]) == 1
+    assert main(["msg", "send", "-t", "komando", "--as", "gubernur", "--server", url]) == 2
