@@ -133,16 +133,30 @@ class Certainty(StrEnum):
 
 def wib(now: float) -> datetime:
     """A Unix time as a WIB (+07:00) datetime in whole seconds, as CAP date-times require."""
-    if not math.isfinite(now):
-        raise AlertError("time must be a finite Unix timestamp")
-    return datetime.fromtimestamp(math.floor(now), WIB)
+    try:
+        return datetime.fromtimestamp(math.floor(now), WIB)
+    except (OverflowError, OSError, ValueError) as exc:  # inf, NaN, or beyond year 9999
+        raise AlertError(f"time {now!r} is not a usable Unix timestamp") from exc
 
 
 def _time(value: datetime, what: str) -> datetime:
     """Normalise to WIB and whole seconds so equal instants compare and serialise equal."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise AlertError(f"{what} must be timezone-aware")
-    return value.astimezone(WIB).replace(microsecond=0)
+    try:
+        return value.astimezone(WIB).replace(microsecond=0)
+    except OverflowError as exc:  # within a day of year 1 or 9999
+        raise AlertError(f"{what} {value.isoformat()} is out of range") from exc
+
+
+def _parse_time(text: str, what: str) -> datetime:
+    """Read a schema-valid CAP date-time. The XSD admits a few Python cannot represent
+    (24:00:00, year 1 at a positive offset); those are refused, never a crash."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise AlertError(f"{what} {text!r} is not a usable date-time") from exc
+    return _time(value, what)
 
 
 def _text(value: str, what: str) -> str:
@@ -365,8 +379,10 @@ def _parse(xml: bytes) -> etree._Element:
     """Parse untrusted bytes: size-capped, no DTD, no entities, no network."""
     if len(xml) > MAX_CAP_BYTES:
         raise AlertError(f"document is larger than {MAX_CAP_BYTES} bytes")
+    # Comments and processing instructions are dropped: C14N without comments would not cover
+    # them, so text split by a comment must read the same as the bytes that were signed.
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False)
+                             huge_tree=False, remove_comments=True, remove_pis=True)
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
@@ -478,13 +494,17 @@ def to_xml(alert: Alert) -> bytes:
 _UNSUPPORTED: Final = frozenset({"resource", "altitude", "ceiling"})
 
 
+def _string(element: etree._Element) -> str:
+    return "".join(element.itertext())
+
+
 def _children(parent: etree._Element, name: str) -> list[etree._Element]:
     return parent.findall(_C + name)
 
 
 def _opt(parent: etree._Element, name: str) -> str | None:
     element = parent.find(_C + name)
-    return None if element is None else element.text or ""
+    return None if element is None else _string(element)
 
 
 def _req(parent: etree._Element, name: str) -> str:
@@ -493,7 +513,7 @@ def _req(parent: etree._Element, name: str) -> str:
 
 def _opt_time(parent: etree._Element, name: str) -> datetime | None:
     text = _opt(parent, name)
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else _parse_time(text, name)
 
 
 def _pairs(parent: etree._Element, name: str) -> tuple[ValuePair, ...]:
@@ -502,22 +522,23 @@ def _pairs(parent: etree._Element, name: str) -> tuple[ValuePair, ...]:
 
 
 def _enums(parent: etree._Element, name: str, kind: Callable[[str], _T]) -> tuple[_T, ...]:
-    return tuple(kind(el.text or "") for el in _children(parent, name))
+    return tuple(kind(_string(el)) for el in _children(parent, name))
 
 
 def _read_info(el: etree._Element) -> Info:
-    for child in el.iter():
-        if etree.QName(child).localname in _UNSUPPORTED:
-            raise AlertError(f"line {child.sourceline}: <{etree.QName(child).localname}> is "
-                             "not supported by Siaga's CAP profile")
+    for name in _UNSUPPORTED:
+        found = el.find(f".//{_C}{name}")
+        if found is not None:
+            raise AlertError(f"line {found.sourceline}: <{name}> is not supported by Siaga's "
+                             "CAP profile")
     areas = tuple(
         Area(desc=_req(a, "areaDesc"),
-             polygons=tuple(Polygon.from_cap(p.text or "") for p in _children(a, "polygon")),
-             circles=tuple(Circle.from_cap(c.text or "") for c in _children(a, "circle")),
+             polygons=tuple(Polygon.from_cap(_string(p)) for p in _children(a, "polygon")),
+             circles=tuple(Circle.from_cap(_string(c)) for c in _children(a, "circle")),
              geocodes=_pairs(a, "geocode"))
         for a in _children(el, "area"))
     return Info(
-        language=_opt(el, "language") or "en-US",  # the schema's default
+        language=(_opt(el, "language") or "en-US").strip(),  # xs:language collapses; default
         categories=_enums(el, "category", Category),
         event=_req(el, "event"),
         urgency=Urgency(_req(el, "urgency")),
@@ -546,11 +567,7 @@ def _read_references(text: str | None) -> tuple[Reference, ...]:
         parts = item.split(",")
         if len(parts) != 3:
             raise AlertError(f"reference {item!r} is not 'sender,identifier,sent'")
-        try:
-            sent = datetime.fromisoformat(parts[2])
-        except ValueError as exc:
-            raise AlertError(f"reference {item!r} has a bad sent time") from exc
-        refs.append(Reference(parts[0], parts[1], sent))
+        refs.append(Reference(parts[0], parts[1], _parse_time(parts[2], "reference sent")))
     return tuple(refs)
 
 
@@ -560,14 +577,14 @@ def _from_root(root: etree._Element) -> Alert:
     return Alert(
         identifier=_req(root, "identifier"),
         sender=_req(root, "sender"),
-        sent=datetime.fromisoformat(_req(root, "sent")),
+        sent=_parse_time(_req(root, "sent"), "sent"),
         status=Status(_req(root, "status")),
         msg_type=MsgType(_req(root, "msgType")),
         scope=Scope(_req(root, "scope")),
         source=_opt(root, "source"),
         restriction=_opt(root, "restriction"),
         addresses=_opt(root, "addresses"),
-        codes=tuple(el.text or "" for el in _children(root, "code")),
+        codes=tuple(_string(el) for el in _children(root, "code")),
         note=_opt(root, "note"),
         references=_read_references(_opt(root, "references")),
         incidents=_opt(root, "incidents"),
