@@ -44,6 +44,9 @@ app.add_typer(admin_app, name="admin")
 msg_app = typer.Typer(help="Pesan teks dan status. Text and status messages.",
                       no_args_is_help=True)
 app.add_typer(msg_app, name="msg")
+alert_app = typer.Typer(help="Peringatan publik (CAP 1.2). Public alerts (CAP 1.2).",
+                        no_args_is_help=True)
+app.add_typer(alert_app, name="alert")
 keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -449,6 +452,52 @@ def msg_inbox(
             await radio.close()
 
     _run(main())
+
+
+@alert_app.command("evacuation")
+def alert_evacuation(
+    region: Annotated[str, typer.Option(help="Kabupaten/kota code, e.g. 15.06.")],
+    level: Annotated[str, typer.Option(help="waspada, siaga or awas.")],
+    headline: Annotated[str, typer.Option(help="Judul (Bahasa Indonesia).")],
+    description: Annotated[str, typer.Option(help="Uraian (Bahasa Indonesia).")],
+    identity: Annotated[Path, typer.Option(help="The publisher's device identity.")],
+    instruction: Annotated[str, typer.Option(help="Petunjuk (Bahasa Indonesia).")] = "",
+    headline_en: Annotated[str | None, typer.Option(help="Optional English headline.")] = None,
+    description_en: Annotated[str | None, typer.Option(help="English description.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder served to subscribers.")] = Path(
+        "siaga-data/alerts"),
+    base_url: Annotated[str, typer.Option(help="Where the folder is served.")] =
+        "http://127.0.0.1:8750",
+    roster_file: RosterFile = None,
+) -> None:
+    """Terbitkan peringatan evakuasi bertanda tangan. Publish a signed evacuation alert:
+    CAP 1.2, schema-checked, with a detached Ed25519 signature, and update the feed."""
+    from .alerts import AlertLevel, NoticeKind, Wording, authorise, evacuation, publish
+    from .alerts.archive import AlertArchive
+    from .client.identity import Identity
+    from .roster import load_roster
+
+    roster = load_roster(roster_file)
+    ident = Identity.load(identity)
+    member = roster.members.get(ident.member)
+    where = roster.regions.get(region)
+    if member is None or where is None:
+        raise typer.BadParameter(f"unknown member {ident.member!r} or region {region!r}")
+    try:
+        alert_level = AlertLevel(level.capitalize())
+    except ValueError as exc:
+        raise typer.BadParameter("waspada, siaga or awas", param_hint="--level") from exc
+    authorise(member, NoticeKind.EVACUATION, region)
+    english = (Wording(headline_en, description_en or headline_en)
+               if headline_en is not None else None)
+    now = time.time()
+    alert = evacuation(sender=ident.device_id, now=now, region=where, level=alert_level,
+                       indonesian=Wording(headline, description, instruction), english=english,
+                       sender_name=member.name)
+    archive = AlertArchive(out)
+    path = archive.add(publish(alert, ident.keys))
+    archive.write_feed(now, base_url)
+    console.print(f"CAP 1.2 → {path} (+ .sig), feed → {out / 'feed.xml'}", highlight=False)
 
 
 @keys_app.command("rotate")

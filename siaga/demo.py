@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import wire
+from .alerts import AlertLevel, Wording, evacuation, publish
+from .alerts.archive import AlertArchive
 from .audio.clips import clip_path
 from .audio.files import read_opus_packets
 from .audit import VerifyReport, format_report
@@ -50,6 +52,7 @@ class DemoResult:
     recordings: list[Recording] = field(default_factory=list)
     enrolled: int = 0
     messages: list[str] = field(default_factory=list)
+    alerts: list[Path] = field(default_factory=list)
     receipts: int = 0
     heard: int = 0  # transmissions heard, summed over every station
     sealed_heard: int = 0  # ... of which end-to-end sealed and verified
@@ -223,6 +226,28 @@ class Demo:
                                                                status=status)
         self.result.messages.append(accepted.id)
 
+    def publish_evacuation(self) -> None:
+        """The governor's public notice: CAP 1.2, signed by the governor's device, in the feed
+        that radio stations and apps subscribe to, so the official word can be told from
+        rumours."""
+        ident = self.identities["gubernur"]
+        region = self.roster.regions["15.06"]
+        now = time.time()
+        alert = evacuation(
+            sender=ident.device_id, now=now, region=region, level=AlertLevel.AWAS,
+            sender_name=self.roster.members["gubernur"].name,
+            indonesian=Wording("Evakuasi warga Muara Sabak",
+                               "Banjir merendam Muara Sabak; tiga TPS dipindahkan.",
+                               "Segera menuju posko pengungsian di Kantor Bupati."),
+            english=Wording("Evacuate Muara Sabak",
+                            "Flooding in Muara Sabak; three polling stations relocated.",
+                            "Go to the shelter at the Regent's office now."))
+        archive = AlertArchive(self.data_dir / "alerts")
+        path = archive.add(publish(alert, ident.keys))
+        archive.write_feed(now, "http://127.0.0.1:8750")
+        self.result.alerts.append(path)
+        self.say(None, "📢 " + t("alert_published", self.lang, path=path.name), "bold yellow")
+
     def _after(self, seconds: float, coro: Awaitable[object]) -> asyncio.Task[object]:
         async def later() -> object:
             await asyncio.sleep(seconds * (0.25 if self.quick else 1.0))
@@ -287,6 +312,7 @@ class Demo:
         await self.message("bupati-tanjabtim", "komando", status="banjir")
         await self.message("bupati-tanjabtim", "komando",
                            text="3 TPS di Muara Sabak terendam, 120 KK dievakuasi, butuh perahu")
+        self.publish_evacuation()
         bpbd = self._after(2.0, self.talk("bpbd", "gabungan", "bpbd_jawab"))
         await self.talk("bupati-tanjabtim", "komando", "darurat_1506", emergency=True)
         await asyncio.gather(*replies, bpbd, logistics)
@@ -360,6 +386,7 @@ class Demo:
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
         table.add_row(t("sum_messages", lang), t("sum_messages_value", lang,
                                                  n=len(r.messages), receipts=r.receipts))
+        table.add_row(t("sum_alerts", lang), ", ".join(p.name for p in r.alerts) or "-")
         table.add_row(t("sum_devices", lang), str(r.enrolled))
         table.add_row(t("sum_e2e", lang), t("sum_e2e_value", lang, sealed=r.sealed_heard,
                                              heard=r.heard, rejected=r.rejected))

@@ -130,7 +130,8 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
     out = capsys.readouterr().out
     for expected in ("queued, position 1", "cut off — transmit time limit reached",
                      "cut off — pre-empted", "EMERGENCY from Bupati Tanjung Jabung Timur",
-                     "late entry", "Emergency cleared by Gubernur Jambi", "Summary"):
+                     "late entry", "Emergency cleared by Gubernur Jambi", "Summary",
+                     "Signed CAP 1.2 public alert published", "sealed and verified"):
         assert expected in out, expected
     store = open_store(data)
     try:
@@ -141,6 +142,7 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
     assert {"completed", "preempted", "timed_out"} <= outcomes
     assert any(r.emergency for r in recordings)
     assert all((data / r.path).is_file() for r in recordings)
+    assert (data / "alerts" / "feed.xml").is_file() and list((data / "alerts").glob("*.sig"))
 
 
 def test_msg_send_and_inbox(threaded_server: tuple[Server, Path],
@@ -159,3 +161,32 @@ def test_msg_send_and_inbox(threaded_server: tuple[Server, Path],
     assert main(["msg", "send", "-t", "komando", "--status", "pesta", "--as", "gubernur",
                  "--server", url]) == 1
     assert main(["msg", "send", "-t", "komando", "--as", "gubernur", "--server", url]) == 2
+
+
+def test_alert_evacuation_is_signed_valid_and_in_the_feed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from siaga.alerts import verify
+    from siaga.alerts.archive import AlertArchive
+    from siaga.client.identity import Identity
+    from siaga.crypto import DeviceKeys
+
+    gov = Identity(member="gubernur", keys=DeviceKeys.generate())
+    gov.save(tmp_path / "gov.json")
+    out = tmp_path / "alerts"
+    args = ["alert", "evacuation", "--region", "15.06", "--level", "awas",
+            "--headline", "Evakuasi warga Muara Sabak", "--description", "Banjir & <air> naik",
+            "--headline-en", "Evacuate Muara Sabak", "--out", str(out)]
+    assert main([*args, "--identity", str(tmp_path / "gov.json")]) == 0
+    [signed] = AlertArchive(out).all()
+    verify(signed, gov.keys.public)
+    alert = signed.to_alert()
+    assert alert.infos[0].language == "id-ID" and alert.infos[1].language == "en-US"
+    assert alert.infos[0].description == "Banjir & <air> naik"
+    assert alert.identifier.encode() in (out / "feed.xml").read_bytes()
+    # A bupati may not warn another regency; a bad level is a usage error.
+    tebo = Identity(member="bupati-tebo", keys=DeviceKeys.generate())
+    tebo.save(tmp_path / "tebo.json")
+    assert main([*args, "--identity", str(tmp_path / "tebo.json")]) == 1
+    bad_level = [a if a != "awas" else "kiamat" for a in args]
+    assert main([*bad_level, "--identity", str(tmp_path / "gov.json")]) == 2
+    assert len(AlertArchive(out).all()) == 1
