@@ -63,6 +63,7 @@ from .identity import (
     normalize_code,
 )
 from .messages import ReceiptRecord, StoredMessage
+from .rollcall import RollCall
 from .roster import Member, Role, Roster, Talkgroup
 
 #: WebSocket close codes used by the hub.
@@ -183,8 +184,18 @@ class LoadMessages:
     member: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoreRollcall:
+    """A closed roll call, kept so roll calls can be compared over time."""
+
+    rollcall: RollCall
+
+
 Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
-          | StoreMessage | StoreReceipt | LoadMessages)
+          | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall)
+
+#: Who may poll a talkgroup (radio check / absensi).
+ROLLCALL_ROLES = frozenset({Role.GOVERNOR, Role.STAFF, Role.BPBD, Role.ADMIN})
 
 
 # ---- state -----------------------------------------------------------------------------------
@@ -286,6 +297,7 @@ class Hub:
         self._devices: dict[tuple[str, str], int] = {}
         self._presence: dict[str, bool] = {}
         self._presence_due: float | None = None
+        self._rollcalls: dict[str, RollCall] = {}  # open ones, by talkgroup
 
     def _next_stream(self) -> int:
         return next(self._stream_ids) & wire.U32 or next(self._stream_ids)
@@ -336,17 +348,18 @@ class Hub:
     # ---- timers -----------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        deadline = min(self._deadlines.values(), default=None)
-        due = self._presence_due
-        if due is not None and (deadline is None or due < deadline):
-            return due
-        return deadline
+        times = [t for t in (min(self._deadlines.values(), default=None), self._presence_due)
+                 if t is not None]
+        times += [rc.deadline for rc in self._rollcalls.values()]
+        return min(times, default=None)
 
     def tick(self, now: float) -> list[Output]:
         out: list[Output] = []
         for tg_id in [t for t, d in self._deadlines.items() if d <= now]:
             group = self._groups[tg_id]
             out += self._apply(group, group.floor.tick(now), now)
+        for rc in [rc for rc in self._rollcalls.values() if rc.deadline <= now]:
+            out += self._close_rollcall(rc, now)
         if self._presence_due is not None and self._presence_due <= now:
             changes, self._presence, self._presence_due = self._presence, {}, None
             out.append(self._broadcast(wire.Presence(
@@ -459,6 +472,10 @@ class Hub:
             return self._publish_keys(session, msg, now)
         if isinstance(msg, wire.MessageSend):
             return self._message_send(session, msg, now)
+        if isinstance(msg, wire.RollcallStart):
+            return self._rollcall_start(session, msg, now)
+        if isinstance(msg, wire.RollcallAnswer):
+            return self._rollcall_answer(session, msg, now)
         if isinstance(msg, wire.Receipt):
             return self._receipt(session, msg, now)
         raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
@@ -696,6 +713,61 @@ class Hub:
                             sender_device=m.sender_device, sent_at=m.sent_at, text=m.text,
                             status=m.status, sealed=m.sealed, epoch=m.epoch)
 
+    # ---- roll call ----------------------------------------------------------------------------
+
+    def _rollcall_start(self, session: Session, msg: wire.RollcallStart,
+                        now: float) -> list[Output]:
+        assert session.member is not None
+        group = self._member_group(session, msg.talkgroup)
+        if session.member.role not in ROLLCALL_ROLES:
+            raise Refused(f"{session.member.name} may not poll {group.tg.name}",
+                          ErrorCode.NOT_ALLOWED)
+        if group.tg.id in self._rollcalls:
+            raise Refused(f"a roll call of {group.tg.name} is already open",
+                          ErrorCode.NOT_ALLOWED)
+        rc = RollCall(msg.id, group.tg.id, session.member.id, now, now + msg.timeout,
+                      frozenset(group.tg.members - {session.member.id}))
+        self._rollcalls[group.tg.id] = rc
+        poll = wire.encode(wire.Rollcall(id=rc.id, talkgroup=rc.talkgroup, by=rc.by,
+                                         started_at=now, deadline=rc.deadline))
+        return [Send(self._member_conns(group.tg), poll),
+                self._send(session.conn, self._board(rc, now, ref=msg.ref))]
+
+    def _rollcall_answer(self, session: Session, msg: wire.RollcallAnswer,
+                         now: float) -> list[Output]:
+        assert session.member is not None
+        rc = next((r for r in self._rollcalls.values() if r.id == msg.id), None)
+        if rc is None:
+            raise Refused("no open roll call with that id", ErrorCode.NOT_ALLOWED)
+        if rc.answer(session.member.id, now) is None:
+            return []
+        return self._rollcall_progress(rc, now)
+
+    def _rollcall_progress(self, rc: RollCall, now: float) -> list[Output]:
+        if rc.complete:
+            return self._close_rollcall(rc, now)
+        to = tuple(c for c, s in self.sessions.items()
+                   if s.member is not None and s.member.id == rc.by)
+        return [Send(to, wire.encode(self._board(rc, now)))] if to else []
+
+    def _close_rollcall(self, rc: RollCall, now: float) -> list[Output]:
+        rc.close(now)
+        del self._rollcalls[rc.talkgroup]
+        tg = self.roster.talkgroups[rc.talkgroup]
+        return [Send(self._member_conns(tg), wire.encode(self._board(rc, now))),
+                StoreRollcall(rc)]
+
+    @staticmethod
+    def _board(rc: RollCall, now: float, ref: int | None = None) -> wire.RollcallBoard:
+        answered = [wire.RollcallEntry(member=a.member,
+                                       seconds=round(a.seconds_after(rc.started_at), 3),
+                                       via=a.via)
+                    for a in sorted(rc.answers.values(), key=lambda a: a.at)]
+        return wire.RollcallBoard(id=rc.id, talkgroup=rc.talkgroup, by=rc.by,
+                                  started_at=rc.started_at, deadline=rc.deadline,
+                                  answered=answered, silent=rc.silent(), closed=rc.closed,
+                                  ref=ref)
+
     # ---- end-to-end keys: the server routes sealed keys it cannot open ------------------------
 
     def _key_holders(self, tg: Talkgroup) -> list[DeviceRecord]:
@@ -833,11 +905,15 @@ class Hub:
                 return [self._send(session.conn, wire.FloorDenied(
                     talkgroup=group.tg.id, code=ErrorCode.ALREADY_TRANSMITTING,
                     reason=f"already transmitting on {other.tg.name}", ref=msg.ref))]
+        out: list[Output] = []
+        rc = self._rollcalls.get(group.tg.id)
+        if rc is not None and rc.answer(member.id, now, "ptt") is not None:
+            out += self._rollcall_progress(rc, now)  # keying up answers a roll call
         if msg.e2e is not None:
             group.e2e[session.conn] = msg.e2e
         events = group.floor.request(session.conn, member.priority, now, emergency=msg.emergency,
                                      may_preempt=group.tg.can_preempt(member.id))
-        return self._apply(group, events, now, session.conn, msg.ref)
+        return out + self._apply(group, events, now, session.conn, msg.ref)
 
     def _floor_release(self, session: Session, msg: wire.FloorRelease,
                        now: float) -> list[Output]:
@@ -992,4 +1068,5 @@ class Hub:
 
 
 __all__ = ["Audit", "Close", "Hub", "LoadKeys", "LoadMessages", "Output", "RecordEnd",
-           "RecordStart", "Redeem", "Send", "Stats", "StoreKeys", "StoreMessage", "StoreReceipt"]
+           "RecordStart", "Redeem", "Send", "Stats", "StoreKeys", "StoreMessage", "StoreReceipt",
+           "StoreRollcall"]

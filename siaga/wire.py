@@ -244,6 +244,20 @@ class Receipt(_Msg, tag="receipt"):
     ref: Ref | None = None
 
 
+class RollcallStart(_Msg, tag="rollcall_start"):
+    """Poll a talkgroup: every other member is asked to answer within ``timeout`` seconds."""
+
+    id: MessageId
+    talkgroup: Ident
+    timeout: Annotated[float, msgspec.Meta(ge=5, le=3600)] = 120.0
+    ref: Ref | None = None
+
+
+class RollcallAnswer(_Msg, tag="rollcall_answer"):
+    id: MessageId
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -251,7 +265,8 @@ class Ping(_Msg, tag="ping"):
 
 ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
-    | DirectoryRequest | PublishKeys | MessageSend | Receipt | Ping
+    | DirectoryRequest | PublishKeys | MessageSend | Receipt | RollcallStart | RollcallAnswer
+    | Ping
 )
 
 
@@ -351,6 +366,37 @@ class ReceiptUpdate(_Out, tag="receipt_update"):
     member: str
     state: str
     at: float
+
+
+class Rollcall(_Out, tag="rollcall"):
+    """To each member: please answer (one key, or just key up on the talkgroup)."""
+
+    id: str
+    talkgroup: str
+    by: str
+    started_at: float
+    deadline: float
+
+
+class RollcallEntry(msgspec.Struct):
+    member: str
+    seconds: float
+    via: str
+
+
+class RollcallBoard(_Out, tag="rollcall_board"):
+    """Who answered, how fast, who is silent: live to the one who polled, and to everyone
+    in the talkgroup when it closes."""
+
+    id: str
+    talkgroup: str
+    by: str
+    started_at: float
+    deadline: float
+    answered: list[RollcallEntry]
+    silent: list[str]
+    closed: bool = False
+    ref: Ref | None = None
 
 
 class KeysPublished(_Out, tag="keys_published"):
@@ -473,7 +519,7 @@ class Pong(_Out, tag="pong"):
 
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
-    | MessageAccepted | ReceiptUpdate | Welcome | Joined | Left
+    | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
 )
@@ -574,6 +620,11 @@ __all__ = [
     "PublishKeys",
     "Receipt",
     "ReceiptUpdate",
+    "Rollcall",
+    "RollcallAnswer",
+    "RollcallBoard",
+    "RollcallEntry",
+    "RollcallStart",
     "SealedKeyInfo",
     "ServerMessage",
     "StatusInfo",

@@ -257,6 +257,8 @@ class Client:
         self.players: dict[str, Player] = {}
         self.keyring: Keyring | None = None
         self.inbox: dict[str, ReceivedMessage] = {}
+        self.polls: dict[str, wire.Rollcall] = {}  # open roll calls this member may answer
+        self.boards: dict[str, wire.RollcallBoard] = {}  # latest board of each roll call
         #: message id -> recipient member -> state ("delivered", "read") -> when
         self.receipts: dict[str, dict[str, dict[str, float]]] = {}
         #: Device enrollments and revocations, for a key keeper (admins' devices only).
@@ -449,6 +451,18 @@ class Client:
                 await asyncio.sleep(0.02)
             return gk
         return await asyncio.wait_for(poll(), timeout)
+
+    async def start_rollcall(self, talkgroup: str, *,
+                             timeout: float = 120.0) -> wire.RollcallBoard:
+        """Poll a talkgroup; the live board then arrives in :attr:`boards`."""
+        return await self._request(wire.RollcallStart(
+            id=secrets.token_urlsafe(12), talkgroup=talkgroup, timeout=timeout),
+            expect=wire.RollcallBoard)
+
+    async def answer_rollcall(self, rollcall_id: str) -> None:
+        """Answer a poll (one key on an HT; keying up on the talkgroup also counts)."""
+        await self._send(wire.RollcallAnswer(id=rollcall_id))
+        self.polls.pop(rollcall_id, None)
 
     async def mark_read(self, message_id: str) -> None:
         """Tell the sender this message was shown to the user."""
@@ -757,6 +771,12 @@ class Client:
             self._open_reception(reception, msg, now)
         elif isinstance(msg, wire.Message):
             self._on_message(msg, now)
+        elif isinstance(msg, wire.Rollcall):
+            self.polls[msg.id] = msg
+        elif isinstance(msg, wire.RollcallBoard):
+            self.boards[msg.id] = msg
+            if msg.closed:
+                self.polls.pop(msg.id, None)
         elif isinstance(msg, wire.ReceiptUpdate):
             self.receipts.setdefault(msg.id, {}).setdefault(msg.member, {})[msg.state] = msg.at
         elif isinstance(msg, wire.DeviceUpdate):

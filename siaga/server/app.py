@@ -40,6 +40,7 @@ from ..hub import (
     StoreKeys,
     StoreMessage,
     StoreReceipt,
+    StoreRollcall,
 )
 from ..identity import DeviceDirectory
 from ..messages import RECEIPT_HISTORY
@@ -49,6 +50,7 @@ from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
 from ..store.keys_sql import KeyStore
 from ..store.messages_sql import MessageStore
+from ..store.rollcall_sql import RollcallStore
 from .recorder import Recorder
 
 log = logging.getLogger("siaga.server")
@@ -88,6 +90,7 @@ class Server:
         # the order they happened.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-writer")
         self.messages = MessageStore(store.engine)
+        self.rollcalls = RollcallStore(store.engine)
 
     @property
     def url(self) -> str:
@@ -225,6 +228,8 @@ class Server:
                 self._spawn(self._store_receipt(out))
             elif isinstance(out, LoadMessages):
                 self._spawn(self._load_messages(out))
+            elif isinstance(out, StoreRollcall):
+                self._writer.submit(self._store_rollcall, out)
             elif isinstance(out, Redeem):
                 self._spawn(self._redeem(out))
             elif isinstance(out, Audit):
@@ -276,6 +281,12 @@ class Server:
             log.error("cannot store a receipt for %s: %s", r.id, exc)
             return
         self._apply(self.hub.receipt_stored(r, sender))
+
+    def _store_rollcall(self, out: StoreRollcall) -> None:
+        try:
+            self.rollcalls.save(out.rollcall)
+        except SiagaError as exc:
+            log.error("cannot store roll call %s: %s", out.rollcall.id, exc)
 
     async def _load_messages(self, load: LoadMessages) -> None:
         since = self._clock() - RECEIPT_HISTORY
