@@ -47,6 +47,8 @@ app.add_typer(msg_app, name="msg")
 alert_app = typer.Typer(help="Peringatan publik (CAP 1.2). Public alerts (CAP 1.2).",
                         no_args_is_help=True)
 app.add_typer(alert_app, name="alert")
+rollcall_app = typer.Typer(help="Absensi radio. Roll call (radio check).", no_args_is_help=True)
+app.add_typer(rollcall_app, name="rollcall")
 keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -498,6 +500,106 @@ def alert_evacuation(
     path = archive.add(publish(alert, ident.keys))
     archive.write_feed(now, base_url)
     console.print(f"CAP 1.2 → {path} (+ .sig), feed → {out / 'feed.xml'}", highlight=False)
+
+
+def _board_table(board: Any, roster: Any) -> Table:
+    table = Table("anggota/member", "dtk/s", "cara/how", title=(
+        f"{board.talkgroup}: {len(board.answered)}/{len(board.answered) + len(board.silent)} "
+        "menjawab/answered"))
+    for e in board.answered:
+        name = roster.members[e.member].name if e.member in roster.members else e.member
+        table.add_row(name, f"{e.seconds:.1f}", "PTT" if e.via == "ptt" else "tombol/key")
+    for m in board.silent:
+        name = roster.members[m].name if m in roster.members else m
+        table.add_row(name, "-", "[red]diam/silent[/red]")
+    return table
+
+
+@rollcall_app.command("start")
+def rollcall_start(
+    talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup to poll.")],
+    timeout: Annotated[float, typer.Option(min=5, max=3600, help="Seconds to answer.")] = 60,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+    roster_file: RosterFile = None,
+) -> None:
+    """Mulai absensi dan tunggu hasilnya. Poll a talkgroup and show who answered, how fast."""
+    from .roster import load_roster
+
+    roster = load_roster(roster_file)
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            board = await radio.start_rollcall(talkgroup, timeout=timeout)
+            console.print(f"Absensi/roll call {board.id}: menunggu/waiting {timeout:g} s…")
+            while not radio.boards[board.id].closed:
+                await asyncio.sleep(0.1)
+            console.print(_board_table(radio.boards[board.id], roster))
+        finally:
+            await radio.close()
+
+    _run(main())
+
+
+@rollcall_app.command("answer")
+def rollcall_answer(
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a poll.")] = 30.0,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Jawab absensi. Answer the roll calls that arrive within --wait seconds."""
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        answered = 0
+        try:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + wait
+            while loop.time() < end:
+                for poll_id in list(radio.polls):
+                    await radio.answer_rollcall(poll_id)
+                    answered += 1
+                if answered:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+        finally:
+            await radio.close()
+        console.print(f"{answered} absensi dijawab/roll calls answered")
+
+    _run(main())
+
+
+@rollcall_app.command("history")
+def rollcall_history(
+    talkgroup: Annotated[str | None, typer.Option("--talkgroup", "-t")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    data_dir: DataDir = None,
+) -> None:
+    """Riwayat absensi untuk dibandingkan. Past roll calls, to compare readiness over time."""
+    import statistics
+
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+    from .store.rollcall_sql import RollcallStore
+
+    store = open_store(resolve_data_dir(data_dir))
+    try:
+        past = RollcallStore(store.engine).history(talkgroup, limit)
+    finally:
+        store.close()
+    table = Table("waktu/time", "talkgroup", "oleh/by", "menjawab/answered", "median dtk/s",
+                  "diam/silent")
+    for rc in past:
+        secs = [a.seconds_after(rc.started_at) for a in rc.answers.values()]
+        table.add_row(time.strftime("%Y-%m-%d %H:%M", time.localtime(rc.started_at)),
+                      rc.talkgroup, rc.by, f"{len(rc.answers)}/{len(rc.expected)}",
+                      f"{statistics.median(secs):.1f}" if secs else "-",
+                      ", ".join(rc.silent()))
+    console.print(table)
 
 
 @keys_app.command("rotate")

@@ -53,6 +53,7 @@ class DemoResult:
     enrolled: int = 0
     messages: list[str] = field(default_factory=list)
     alerts: list[Path] = field(default_factory=list)
+    rollcall: wire.RollcallBoard | None = None
     receipts: int = 0
     heard: int = 0  # transmissions heard, summed over every station
     sealed_heard: int = 0  # ... of which end-to-end sealed and verified
@@ -143,6 +144,15 @@ class Demo:
                     codes[shown.status].text_id if shown.status in codes else shown.status)
                 lock = " 🔒" if shown.verified else ""
                 self.say(msg.talkgroup, f"✉ {self._name(msg.sender)}: {body}{lock}", "blue")
+        elif isinstance(msg, wire.RollcallBoard) and msg.closed:
+            self.result.rollcall = msg
+            times = sorted(e.seconds for e in msg.answered)
+            median = times[len(times) // 2] if times else float("nan")
+            silent = ", ".join(self._name(m) for m in msg.silent) or "-"
+            self.say(msg.talkgroup, "📋 " + t("rollcall_done", self.lang,
+                                             n=len(msg.answered),
+                                             total=len(msg.answered) + len(msg.silent),
+                                             median=median, silent=silent), "bold blue")
         elif isinstance(msg, wire.Emergency):
             if msg.active:
                 self.say(msg.talkgroup, "⚠ " + t("emergency_on", lang, who=self._name(msg.member)),
@@ -278,6 +288,13 @@ class Demo:
             await self._connect(url, member_id, self._nets_of(member_id))
         self.say(None, t("demo_stations", self.lang, n=len(self.stations) - 1))
 
+        # 0. The provincial operator polls the command net; the heads answer one by one and
+        #    Sungai Penuh, not yet on the air, stays silent. It runs on while the scene goes on.
+        self.scene("scene_rollcall")
+        board = await self.stations[MONITOR].start_rollcall("komando", timeout=5)
+        for i, head in enumerate(h for h in HEADS if h != LATE_COMER):
+            self._after(0.3 + 0.37 * i, self.stations[head].answer_rollcall(board.id))
+
         # 1. The governor opens the command net; the Merangin operator starts a long report
         #    on the regency net at the same time; Sungai Penuh comes on the air late.
         self.scene("scene_open")
@@ -386,6 +403,10 @@ class Demo:
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
         table.add_row(t("sum_messages", lang), t("sum_messages_value", lang,
                                                  n=len(r.messages), receipts=r.receipts))
+        if r.rollcall is not None:
+            rc = r.rollcall
+            table.add_row(t("sum_rollcall", lang), f"{len(rc.answered)}/"
+                          f"{len(rc.answered) + len(rc.silent)}")
         table.add_row(t("sum_alerts", lang), ", ".join(p.name for p in r.alerts) or "-")
         table.add_row(t("sum_devices", lang), str(r.enrolled))
         table.add_row(t("sum_e2e", lang), t("sum_e2e_value", lang, sealed=r.sealed_heard,

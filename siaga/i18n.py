@@ -59,6 +59,13 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                   "Talkgroup keys made by the admin's device and sealed to each device "
                   "({n} talkgroups): the server cannot listen"),
     "scene": ("— {text} —", "— {text} —"),
+    "scene_rollcall": ("Absensi jaringan komando oleh operator posko provinsi",
+                       "Roll call of the command net by the provincial operator"),
+    "rollcall_done": ("Absensi selesai: {n}/{total} menjawab, median {median:.1f} dtk; "
+                      "diam: {silent}",
+                      "Roll call closed: {n}/{total} answered, median {median:.1f} s; "
+                      "silent: {silent}"),
+    "sum_rollcall": ("Absensi komando (menjawab)", "Command-net roll call (answered)"),
     "scene_open": ("Gubernur membuka jaringan komando",
                    "The governor opens the command net"),
     "scene_replies": ("Laporan dari kabupaten/kota (antrean bicara)",

@@ -131,7 +131,8 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
     for expected in ("queued, position 1", "cut off — transmit time limit reached",
                      "cut off — pre-empted", "EMERGENCY from Bupati Tanjung Jabung Timur",
                      "late entry", "Emergency cleared by Gubernur Jambi", "Summary",
-                     "Signed CAP 1.2 public alert published", "sealed and verified"):
+                     "Signed CAP 1.2 public alert published", "sealed and verified",
+                     "Roll call closed", "silent: Wali Kota Sungai Penuh"):
         assert expected in out, expected
     store = open_store(data)
     try:
@@ -190,3 +191,20 @@ def test_alert_evacuation_is_signed_valid_and_in_the_feed(
     bad_level = [a if a != "awas" else "kiamat" for a in args]
     assert main([*bad_level, "--identity", str(tmp_path / "gov.json")]) == 2
     assert len(AlertArchive(out).all()) == 1
+
+
+def test_rollcall_commands(threaded_server: tuple[Server, Path],
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    server, data = threaded_server
+    answerer = threading.Thread(target=main, args=([
+        "rollcall", "answer", "--as", "bupati-tebo", "--server", server.url, "--wait", "5"],))
+    answerer.start()
+    time.sleep(0.5)
+    assert main(["rollcall", "start", "-t", "tebo", "--timeout", "5", "--as",
+                 "operator-provinsi", "--server", server.url]) == 0
+    answerer.join(10)
+    out = capsys.readouterr().out
+    assert "Bupati Tebo" in out and "diam/silent" in out  # the governor and the operator
+    time.sleep(0.3)
+    assert main(["rollcall", "history", "--data-dir", str(data)]) == 0
+    assert "1/3" in capsys.readouterr().out
