@@ -49,6 +49,8 @@ alert_app = typer.Typer(help="Peringatan publik (CAP 1.2). Public alerts (CAP 1.
 app.add_typer(alert_app, name="alert")
 rollcall_app = typer.Typer(help="Absensi radio. Roll call (radio check).", no_args_is_help=True)
 app.add_typer(rollcall_app, name="rollcall")
+positions_app = typer.Typer(help="Posisi anggota. Member positions.", no_args_is_help=True)
+app.add_typer(positions_app, name="positions")
 keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -600,6 +602,59 @@ def rollcall_history(
                       f"{statistics.median(secs):.1f}" if secs else "-",
                       ", ".join(rc.silent()))
     console.print(table)
+
+
+@positions_app.command("report")
+def positions_report(
+    lat: Annotated[float, typer.Option(min=-90, max=90)],
+    lon: Annotated[float, typer.Option(min=-180, max=180)],
+    accuracy: Annotated[float, typer.Option(min=0, help="Metres.")] = 0.0,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Laporkan posisi perangkat ini. Report this device's position."""
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            await radio.report_position(lat, lon, accuracy)
+            await radio.ping()  # the report has reached the server
+        finally:
+            await radio.close()
+
+    _run(main())
+
+
+@positions_app.command("export")
+def positions_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write.")],
+    member: Annotated[str | None, typer.Option(help="Also this member's track.")] = None,
+    since: Annotated[float, typer.Option(help="Track since (unix seconds).")] = 0.0,
+    data_dir: DataDir = None,
+    roster_file: RosterFile = None,
+) -> None:
+    """Ekspor posisi terakhir (dan jejak) ke GeoJSON. Export latest positions (and a track)."""
+    import json
+
+    from .positions import geojson
+    from .roster import load_roster
+    from .store import data_dir as resolve_data_dir
+    from .store import open_store
+    from .store.positions_sql import PositionStore
+
+    roster = load_roster(roster_file)
+    store = open_store(resolve_data_dir(data_dir))
+    try:
+        positions = PositionStore(store.engine)
+        latest = positions.latest()
+        tracks = {member: positions.track(member, since)} if member else None
+    finally:
+        store.close()
+    names = {m.id: m.name for m in roster.members.values()}
+    out.write_text(json.dumps(geojson(latest, tracks, names), ensure_ascii=False, indent=1),
+                   encoding="utf-8")
+    console.print(f"{len(latest)} posisi/positions → {out}")
 
 
 @keys_app.command("rotate")

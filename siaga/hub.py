@@ -63,6 +63,7 @@ from .identity import (
     normalize_code,
 )
 from .messages import ReceiptRecord, StoredMessage
+from .positions import Fix
 from .rollcall import RollCall
 from .roster import Member, Role, Roster, Talkgroup
 
@@ -191,8 +192,28 @@ class StoreRollcall:
     rollcall: RollCall
 
 
+@dataclass(frozen=True, slots=True)
+class StorePosition:
+    fix: Fix
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPositions:
+    """Fetch the latest fixes (``member`` None) or one member's track; answer with
+    ``Hub.deliver_positions``."""
+
+    conn: int
+    member: str | None
+    since: float
+    ref: int | None
+
+
 Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
-          | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall)
+          | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall | StorePosition
+          | LoadPositions)
+
+#: A device's position reports closer together than this are dropped (not an error).
+POSITION_INTERVAL: Final = 1.0
 
 #: Who may poll a talkgroup (radio check / absensi).
 ROLLCALL_ROLES = frozenset({Role.GOVERNOR, Role.STAFF, Role.BPBD, Role.ADMIN})
@@ -228,6 +249,7 @@ class Session:
     nonce: bytes = b""
     peer: str = ""
     enrolling: bool = False
+    last_position: float = float("-inf")
     joined: set[str] = field(default_factory=set)
     strikes: int = 0
     last_not_holder_error: float = float("-inf")
@@ -472,6 +494,10 @@ class Hub:
             return self._publish_keys(session, msg, now)
         if isinstance(msg, wire.MessageSend):
             return self._message_send(session, msg, now)
+        if isinstance(msg, wire.Position):
+            return self._position(session, msg, now)
+        if isinstance(msg, wire.PositionsRequest):
+            return self._positions_request(session, msg)
         if isinstance(msg, wire.RollcallStart):
             return self._rollcall_start(session, msg, now)
         if isinstance(msg, wire.RollcallAnswer):
@@ -712,6 +738,38 @@ class Hub:
         return wire.Message(id=m.id, talkgroup=m.talkgroup, sender=m.sender,
                             sender_device=m.sender_device, sent_at=m.sent_at, text=m.text,
                             status=m.status, sealed=m.sealed, epoch=m.epoch)
+
+    # ---- positions: private, shown only to the roles the roster names ------------------------
+
+    def _position(self, session: Session, msg: wire.Position, now: float) -> list[Output]:
+        assert session.member is not None
+        if now - session.last_position < POSITION_INTERVAL:
+            return []
+        session.last_position = now
+        fix = Fix(session.member.id, session.device, msg.lat, msg.lon, msg.accuracy, now)
+        viewers = self.roster.position_viewers | {fix.member}
+        to = tuple(c for c, s in self.sessions.items()
+                   if s.member is not None and s.member.id in viewers)
+        update = wire.PositionUpdate(member=fix.member, lat=fix.lat, lon=fix.lon,
+                                     accuracy=fix.accuracy, at=fix.at)
+        return [StorePosition(fix), Send(to, wire.encode(update))]
+
+    def _positions_request(self, session: Session, msg: wire.PositionsRequest) -> list[Output]:
+        assert session.member is not None
+        own_track = msg.member == session.member.id
+        if session.member.id not in self.roster.position_viewers and not own_track:
+            raise Refused(f"{session.member.name} may not see members' positions",
+                          ErrorCode.NOT_ALLOWED)
+        if msg.member is not None and msg.member not in self.roster.members:
+            raise Refused(f"no member {msg.member!r}", ErrorCode.UNKNOWN_MEMBER)
+        return [LoadPositions(session.conn, msg.member, msg.since, msg.ref)]
+
+    def deliver_positions(self, load: LoadPositions, fixes: Iterable[Fix]) -> list[Output]:
+        if load.conn not in self.sessions:
+            return []
+        return [self._send(load.conn, wire.Positions(positions=[
+            wire.PositionInfo(member=f.member, lat=f.lat, lon=f.lon, accuracy=f.accuracy,
+                              at=f.at) for f in fixes], ref=load.ref))]
 
     # ---- roll call ----------------------------------------------------------------------------
 
@@ -1067,6 +1125,22 @@ class Hub:
         return self._send(conn, wire.Error(code=code.value, message=message, ref=ref))
 
 
-__all__ = ["Audit", "Close", "Hub", "LoadKeys", "LoadMessages", "Output", "RecordEnd",
-           "RecordStart", "Redeem", "Send", "Stats", "StoreKeys", "StoreMessage", "StoreReceipt",
-           "StoreRollcall"]
+__all__ = [
+    "Audit",
+    "Close",
+    "Hub",
+    "LoadKeys",
+    "LoadMessages",
+    "LoadPositions",
+    "Output",
+    "RecordEnd",
+    "RecordStart",
+    "Redeem",
+    "Send",
+    "Stats",
+    "StoreKeys",
+    "StoreMessage",
+    "StorePosition",
+    "StoreReceipt",
+    "StoreRollcall",
+]

@@ -141,6 +141,8 @@ class Roster:
     by_number: dict[int, Talkgroup] = field(default_factory=dict)
     status_codes: dict[str, StatusCode] = field(
         default_factory=lambda: {s.code: s for s in DEFAULT_STATUS_CODES})
+    #: Who may see members' positions (a member always sees its own): positions are private.
+    position_viewers: frozenset[str] = frozenset()
 
     def talkgroups_of(self, member_id: str) -> list[Talkgroup]:
         return [tg for tg in self.talkgroups.values() if member_id in tg.members]
@@ -223,6 +225,8 @@ class _RosterFile(msgspec.Struct, forbid_unknown_fields=True):
     members: list[_MemberFile] = []
     talkgroups: list[_TalkgroupFile] = []
     status_codes: list[_StatusFile] | None = None
+    position_viewers: list[str] = msgspec.field(
+        default_factory=lambda: ["role:governor", "role:bpbd", "role:admin", "role:staff"])
 
 
 def _select(selectors: Iterable[str], pool: Iterable[Member], where: str,
@@ -308,6 +312,8 @@ def parse_roster(text: str, source: str = "<roster>") -> Roster:
         talkgroups=talkgroups,
         by_number={tg.number: tg for tg in talkgroups.values()},
         status_codes={s.code: s for s in statuses},
+        position_viewers=_select(spec.position_viewers, members.values(),
+                                 f"{source}: position_viewers"),
     )
 
 

@@ -258,6 +258,23 @@ class RollcallAnswer(_Msg, tag="rollcall_answer"):
     ref: Ref | None = None
 
 
+class Position(_Msg, tag="position"):
+    """Where this device is. Only roles the roster allows (and the member) see it."""
+
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    accuracy: Annotated[float, msgspec.Meta(ge=0, le=100_000)] = 0.0
+    ref: Ref | None = None
+
+
+class PositionsRequest(_Msg, tag="positions_request"):
+    """Latest position of every member, or the track of one ``member`` since ``since``."""
+
+    member: Ident | None = None
+    since: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -266,7 +283,7 @@ class Ping(_Msg, tag="ping"):
 ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
     | DirectoryRequest | PublishKeys | MessageSend | Receipt | RollcallStart | RollcallAnswer
-    | Ping
+    | Position | PositionsRequest | Ping
 )
 
 
@@ -399,6 +416,27 @@ class RollcallBoard(_Out, tag="rollcall_board"):
     ref: Ref | None = None
 
 
+class PositionInfo(msgspec.Struct):
+    member: str
+    lat: float
+    lon: float
+    accuracy: float
+    at: float
+
+
+class PositionUpdate(_Out, tag="position_update"):
+    member: str
+    lat: float
+    lon: float
+    accuracy: float
+    at: float
+
+
+class Positions(_Out, tag="positions"):
+    positions: list[PositionInfo]
+    ref: Ref | None = None
+
+
 class KeysPublished(_Out, tag="keys_published"):
     talkgroup: str
     epoch: int
@@ -519,7 +557,8 @@ class Pong(_Out, tag="pong"):
 
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
-    | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | Welcome | Joined | Left
+    | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | PositionUpdate | Positions
+    | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
 )
@@ -616,6 +655,11 @@ __all__ = [
     "MessageSend",
     "Ping",
     "Pong",
+    "Position",
+    "PositionInfo",
+    "PositionUpdate",
+    "Positions",
+    "PositionsRequest",
     "Presence",
     "PublishKeys",
     "Receipt",

@@ -117,6 +117,8 @@ CLIENT_SAMPLES: list[wire.ClientMessage] = [
     wire.Receipt(id="abcdefgh12", state="read"),
     wire.RollcallStart(id="rollcall01", talkgroup="tebo", timeout=60, ref=9),
     wire.RollcallAnswer(id="rollcall01"),
+    wire.Position(lat=-1.61, lon=103.61, accuracy=12.5),
+    wire.PositionsRequest(member="bupati-tebo", since=10.0, ref=4),
     wire.PublishKeys(talkgroup="komando", epoch=2, keys=[
         wire.SealedKeyInfo(device="dabc", sealed="c2VhbGVk", sig="c2ln")], ref=6),
     wire.Join(talkgroup="komando"),
@@ -160,6 +162,9 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.ReceiptUpdate(id="abcdefgh12", member="bupati-tebo", state="read", at=2.0),
     wire.Rollcall(id="rollcall01", talkgroup="tebo", by="gubernur", started_at=1.0,
                   deadline=61.0),
+    wire.PositionUpdate(member="bupati-tebo", lat=-1.49, lon=102.45, accuracy=10, at=3.0),
+    wire.Positions(positions=[wire.PositionInfo(member="bupati-tebo", lat=-1.49, lon=102.45,
+                                                accuracy=10, at=3.0)], ref=4),
     wire.RollcallBoard(id="rollcall01", talkgroup="tebo", by="gubernur", started_at=1.0,
                        deadline=61.0, answered=[wire.RollcallEntry(member="bupati-tebo",
                                                                    seconds=2.5, via="ptt")],

@@ -464,6 +464,17 @@ class Client:
         await self._send(wire.RollcallAnswer(id=rollcall_id))
         self.polls.pop(rollcall_id, None)
 
+    async def report_position(self, lat: float, lon: float, accuracy: float = 0.0) -> None:
+        """Report where this device is (the server keeps at most one report a second)."""
+        await self._send(wire.Position(lat=lat, lon=lon, accuracy=accuracy))
+
+    async def positions(self, member: str | None = None,
+                        since: float = 0.0) -> list[wire.PositionInfo]:
+        """Latest position of every member, or one member's track (allowed roles only)."""
+        answer = await self._request(wire.PositionsRequest(member=member, since=since),
+                                     expect=wire.Positions)
+        return answer.positions
+
     async def mark_read(self, message_id: str) -> None:
         """Tell the sender this message was shown to the user."""
         await self._send(wire.Receipt(id=message_id, state="read"))

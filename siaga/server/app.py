@@ -32,6 +32,7 @@ from ..hub import (
     Hub,
     LoadKeys,
     LoadMessages,
+    LoadPositions,
     Output,
     RecordEnd,
     RecordStart,
@@ -39,6 +40,7 @@ from ..hub import (
     Send,
     StoreKeys,
     StoreMessage,
+    StorePosition,
     StoreReceipt,
     StoreRollcall,
 )
@@ -50,6 +52,7 @@ from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
 from ..store.keys_sql import KeyStore
 from ..store.messages_sql import MessageStore
+from ..store.positions_sql import PositionStore
 from ..store.rollcall_sql import RollcallStore
 from .recorder import Recorder
 
@@ -91,6 +94,7 @@ class Server:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-writer")
         self.messages = MessageStore(store.engine)
         self.rollcalls = RollcallStore(store.engine)
+        self.positions = PositionStore(store.engine)
 
     @property
     def url(self) -> str:
@@ -228,6 +232,10 @@ class Server:
                 self._spawn(self._store_receipt(out))
             elif isinstance(out, LoadMessages):
                 self._spawn(self._load_messages(out))
+            elif isinstance(out, StorePosition):
+                self._writer.submit(self._quietly, self.positions.add, out.fix)
+            elif isinstance(out, LoadPositions):
+                self._spawn(self._load_positions(out))
             elif isinstance(out, StoreRollcall):
                 self._writer.submit(self._store_rollcall, out)
             elif isinstance(out, Redeem):
@@ -281,6 +289,25 @@ class Server:
             log.error("cannot store a receipt for %s: %s", r.id, exc)
             return
         self._apply(self.hub.receipt_stored(r, sender))
+
+    @staticmethod
+    def _quietly(fn: Callable[..., object], *args: Any) -> None:
+        """Run a store write in the writer thread; a failure is logged, never raised."""
+        try:
+            fn(*args)
+        except SiagaError as exc:
+            log.error("store write failed: %s", exc)
+
+    async def _load_positions(self, load: LoadPositions) -> None:
+        try:
+            if load.member is None:
+                fixes = await asyncio.to_thread(self.positions.latest)
+            else:
+                fixes = await asyncio.to_thread(self.positions.track, load.member, load.since)
+        except SiagaError as exc:
+            log.error("cannot read positions: %s", exc)
+            return
+        self._apply(self.hub.deliver_positions(load, fixes))
 
     def _store_rollcall(self, out: StoreRollcall) -> None:
         try:
