@@ -54,6 +54,7 @@ class DemoResult:
     messages: list[str] = field(default_factory=list)
     alerts: list[Path] = field(default_factory=list)
     rollcall: wire.RollcallBoard | None = None
+    positions: int = 0
     receipts: int = 0
     heard: int = 0  # transmissions heard, summed over every station
     sealed_heard: int = 0  # ... of which end-to-end sealed and verified
@@ -201,6 +202,9 @@ class Demo:
         self.stations[member_id] = client
         for tg in talkgroups:
             await client.join(tg)
+        region = self.roster.regions.get(self.roster.members[member_id].region)
+        if region is not None:  # the regency stations report where they are: their seat
+            await client.report_position(region.lat, region.lon, accuracy=25.0)
         return client
 
     def _nets_of(self, member_id: str) -> list[str]:
@@ -359,6 +363,9 @@ class Demo:
 
     # ---- results ----------------------------------------------------------------------------
 
+    async def collect_positions(self) -> None:
+        self.result.positions = len(await self.stations["gubernur"].positions())
+
     def collect(self) -> None:
         for client in self.stations.values():
             self.result.receipts += sum(len(by_member) for mid, by_member
@@ -403,6 +410,7 @@ class Demo:
         table.add_row(t("sum_rec", lang), f"{len(r.recordings)} → {self.data_dir / 'recordings'}")
         table.add_row(t("sum_messages", lang), t("sum_messages_value", lang,
                                                  n=len(r.messages), receipts=r.receipts))
+        table.add_row(t("sum_positions", lang), str(r.positions))
         if r.rollcall is not None:
             rc = r.rollcall
             table.add_row(t("sum_rollcall", lang), f"{len(rc.answered)}/"
@@ -433,6 +441,7 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
     try:
         await demo.run(server.url)
         demo.collect()
+        await demo.collect_positions()
         for client in demo.stations.values():
             await client.close()
     finally:

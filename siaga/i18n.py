@@ -65,6 +65,7 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                       "diam: {silent}",
                       "Roll call closed: {n}/{total} answered, median {median:.1f} s; "
                       "silent: {silent}"),
+    "sum_positions": ("Posisi anggota di peta", "Member positions on the map"),
     "sum_rollcall": ("Absensi komando (menjawab)", "Command-net roll call (answered)"),
     "scene_open": ("Gubernur membuka jaringan komando",
                    "The governor opens the command net"),
