@@ -63,6 +63,7 @@ from .identity import (
     normalize_code,
 )
 from .messages import ReceiptRecord, StoredMessage
+from .orders import Escalation, Order, OrderBook, Recipient
 from .positions import Fix
 from .rollcall import RollCall
 from .roster import Member, Role, Roster, Talkgroup
@@ -208,9 +209,32 @@ class LoadPositions:
     ref: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoreOrder:
+    """Persist a new order, then report back with ``Hub.order_stored``."""
+
+    order: Order
+    conn: int
+    ref: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderState:
+    """Persist a recipient's state of an order (copied, done, or one more escalation)."""
+
+    order_id: str
+    member: str
+    state: str
+    at: float
+    escalations: int
+
+
 Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
           | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall | StorePosition
-          | LoadPositions)
+          | LoadPositions | StoreOrder | StoreOrderState)
+
+#: Who may issue orders.
+ORDER_ROLES = frozenset({Role.GOVERNOR, Role.STAFF, Role.BPBD, Role.ADMIN})
 
 #: A device's position reports closer together than this are dropped (not an error).
 POSITION_INTERVAL: Final = 1.0
@@ -320,6 +344,7 @@ class Hub:
         self._presence: dict[str, bool] = {}
         self._presence_due: float | None = None
         self._rollcalls: dict[str, RollCall] = {}  # open ones, by talkgroup
+        self.orders = OrderBook()  # open orders; the adapter restores them at start
 
     def _next_stream(self) -> int:
         return next(self._stream_ids) & wire.U32 or next(self._stream_ids)
@@ -373,6 +398,8 @@ class Hub:
         times = [t for t in (min(self._deadlines.values(), default=None), self._presence_due)
                  if t is not None]
         times += [rc.deadline for rc in self._rollcalls.values()]
+        if (escalation := self.orders.next_deadline()) is not None:
+            times.append(escalation)
         return min(times, default=None)
 
     def tick(self, now: float) -> list[Output]:
@@ -382,6 +409,8 @@ class Hub:
             out += self._apply(group, group.floor.tick(now), now)
         for rc in [rc for rc in self._rollcalls.values() if rc.deadline <= now]:
             out += self._close_rollcall(rc, now)
+        for esc in self.orders.due(now):
+            out += self._escalate(esc, now)
         if self._presence_due is not None and self._presence_due <= now:
             changes, self._presence, self._presence_due = self._presence, {}, None
             out.append(self._broadcast(wire.Presence(
@@ -494,6 +523,10 @@ class Hub:
             return self._publish_keys(session, msg, now)
         if isinstance(msg, wire.MessageSend):
             return self._message_send(session, msg, now)
+        if isinstance(msg, wire.OrderIssue):
+            return self._order_issue(session, msg, now)
+        if isinstance(msg, wire.OrderAck):
+            return self._order_ack(session, msg, now)
         if isinstance(msg, wire.Position):
             return self._position(session, msg, now)
         if isinstance(msg, wire.PositionsRequest):
@@ -738,6 +771,86 @@ class Hub:
         return wire.Message(id=m.id, talkgroup=m.talkgroup, sender=m.sender,
                             sender_device=m.sender_device, sent_at=m.sent_at, text=m.text,
                             status=m.status, sealed=m.sealed, epoch=m.epoch)
+
+    # ---- orders: acknowledged, or repeated and escalated ------------------------------------
+
+    def _order_issue(self, session: Session, msg: wire.OrderIssue, now: float) -> list[Output]:
+        assert session.member is not None
+        group = self._member_group(session, msg.talkgroup)
+        if session.member.role not in ORDER_ROLES:
+            raise Refused(f"{session.member.name} may not issue orders", ErrorCode.NOT_ALLOWED)
+        if (msg.text is None) == (msg.sealed is None):
+            raise ProtocolError("an order has either text or sealed content",
+                                ErrorCode.BAD_MESSAGE)
+        if self.devices is not None and msg.text is not None:
+            raise Refused("this network carries orders end-to-end sealed only",
+                          ErrorCode.NOT_ALLOWED)
+        for member in msg.to:
+            if member not in group.tg.members or member == session.member.id:
+                raise Refused(f"to: {member!r} is not another member of {group.tg.name}",
+                              ErrorCode.NOT_MEMBER)
+        order = Order(msg.id, group.tg.id, session.member.id, now, now + msg.due_in,
+                      msg.ack_within, msg.text, msg.sealed, msg.epoch, session.device,
+                      {m: Recipient(m) for m in dict.fromkeys(msg.to)})
+        return [StoreOrder(order, session.conn, msg.ref)]
+
+    def order_stored(self, store: StoreOrder, added: bool, now: float) -> list[Output]:
+        order = store.order
+        out: list[Output] = []
+        if added:
+            self.orders.add(order)
+            to = self._conns_of(set(order.recipients))
+            if to:
+                out.append(Send(to, wire.encode(self._order_msg(order))))
+        if store.conn in self.sessions:
+            out.append(self._send(store.conn, wire.OrderStatus(
+                id=order.id, member=order.by, state="issued", at=order.sent_at,
+                ref=store.ref)))
+        return out
+
+    def _order_ack(self, session: Session, msg: wire.OrderAck, now: float) -> list[Output]:
+        assert session.member is not None
+        order = self.orders.orders.get(msg.id)
+        r = self.orders.acknowledge(msg.id, session.member.id, msg.state, now)
+        if order is None or r is None:
+            return []
+        status = wire.encode(wire.OrderStatus(id=order.id, member=r.member, state=r.state,
+                                              at=now, escalations=r.escalations))
+        return [StoreOrderState(order.id, r.member, r.state, now, r.escalations),
+                Send(self._conns_of({order.by}), status)]
+
+    def _escalate(self, esc: Escalation, now: float) -> list[Output]:
+        order, member = esc.order, esc.member
+        out: list[Output] = [StoreOrderState(order.id, member, "issued", now, esc.level)]
+        to = self._conns_of({member})
+        if to:
+            out.append(Send(to, wire.encode(self._order_msg(order, repeat=esc.level))))
+        operators = {m.id for m in self.roster.members.values()
+                     if m.role is Role.ADMIN or (m.role is Role.STAFF and not m.region)}
+        alert = self._conns_of(operators | {order.by})
+        if alert:
+            out.append(Send(alert, wire.encode(wire.OrderStatus(
+                id=order.id, member=member, state="escalated", at=now,
+                escalations=esc.level))))
+        return out
+
+    def deliver_orders(self, conn: int, orders: Iterable[Order]) -> list[Output]:
+        """At sign-in: the orders this member has not yet acknowledged."""
+        if conn not in self.sessions:
+            return []
+        return [self._send(conn, self._order_msg(o)) for o in orders]
+
+    def _conns_of(self, members: set[str]) -> tuple[int, ...]:
+        return tuple(c for c, s in self.sessions.items()
+                     if s.member is not None and s.member.id in members)
+
+    @staticmethod
+    def _order_msg(order: Order, repeat: int = 0) -> wire.OrderMsg:
+        return wire.OrderMsg(id=order.id, talkgroup=order.talkgroup, by=order.by,
+                             to=list(order.recipients), sent_at=order.sent_at,
+                             due_at=order.due_at, sender_device=order.sender_device,
+                             text=order.text, sealed=order.sealed, epoch=order.epoch,
+                             repeat=repeat)
 
     # ---- positions: private, shown only to the roles the roster names ------------------------
 
@@ -1140,6 +1253,8 @@ __all__ = [
     "Stats",
     "StoreKeys",
     "StoreMessage",
+    "StoreOrder",
+    "StoreOrderState",
     "StorePosition",
     "StoreReceipt",
     "StoreRollcall",

@@ -275,6 +275,27 @@ class PositionsRequest(_Msg, tag="positions_request"):
     ref: Ref | None = None
 
 
+class OrderIssue(_Msg, tag="order_issue"):
+    """An order to named members of a talkgroup, due in ``due_in`` seconds; each must answer
+    "copy" within ``ack_within`` seconds or it is repeated and the operators alerted."""
+
+    id: MessageId
+    talkgroup: Ident
+    to: Annotated[list[Ident], msgspec.Meta(min_length=1, max_length=50)]
+    due_in: Annotated[float, msgspec.Meta(ge=60, le=14 * 86400)]
+    ack_within: Annotated[float, msgspec.Meta(ge=5, le=86400)] = 600.0
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)] | None = None
+    sealed: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]*$", max_length=4096)] | None = None
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] = 0
+    ref: Ref | None = None
+
+
+class OrderAck(_Msg, tag="order_ack"):
+    id: MessageId
+    state: Literal["copied", "done"]
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -283,7 +304,7 @@ class Ping(_Msg, tag="ping"):
 ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
     | DirectoryRequest | PublishKeys | MessageSend | Receipt | RollcallStart | RollcallAnswer
-    | Position | PositionsRequest | Ping
+    | Position | PositionsRequest | OrderIssue | OrderAck | Ping
 )
 
 
@@ -437,6 +458,33 @@ class Positions(_Out, tag="positions"):
     ref: Ref | None = None
 
 
+class OrderMsg(_Out, tag="order"):
+    """An order for this member (again, with ``repeat`` > 0, when it was not acknowledged)."""
+
+    id: str
+    talkgroup: str
+    by: str
+    to: list[str]
+    sent_at: float
+    due_at: float
+    sender_device: str = ""
+    text: str | None = None
+    sealed: str | None = None
+    epoch: int = 0
+    repeat: int = 0
+
+
+class OrderStatus(_Out, tag="order_status"):
+    """To the issuer (and, on escalation, the operators): where an order stands."""
+
+    id: str
+    member: str
+    state: Literal["issued", "copied", "done", "escalated"]
+    at: float
+    escalations: int = 0
+    ref: Ref | None = None
+
+
 class KeysPublished(_Out, tag="keys_published"):
     talkgroup: str
     epoch: int
@@ -558,6 +606,7 @@ class Pong(_Out, tag="pong"):
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
     | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | PositionUpdate | Positions
+    | OrderMsg | OrderStatus
     | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
@@ -653,6 +702,10 @@ __all__ = [
     "MessageAccepted",
     "MessageId",
     "MessageSend",
+    "OrderAck",
+    "OrderIssue",
+    "OrderMsg",
+    "OrderStatus",
     "Ping",
     "Pong",
     "Position",

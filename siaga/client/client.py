@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import msgspec
 import numpy as np
@@ -258,6 +258,10 @@ class Client:
         self.keyring: Keyring | None = None
         self.inbox: dict[str, ReceivedMessage] = {}
         self.polls: dict[str, wire.Rollcall] = {}  # open roll calls this member may answer
+        #: orders for this member: the latest copy, and its content (opened if sealed)
+        self.orders: dict[str, tuple[wire.OrderMsg, ReceivedMessage]] = {}
+        #: orders this member issued: order id -> member -> latest status
+        self.order_status: dict[str, dict[str, wire.OrderStatus]] = {}
         self.boards: dict[str, wire.RollcallBoard] = {}  # latest board of each roll call
         #: message id -> recipient member -> state ("delivered", "read") -> when
         self.receipts: dict[str, dict[str, dict[str, float]]] = {}
@@ -463,6 +467,43 @@ class Client:
         """Answer a poll (one key on an HT; keying up on the talkgroup also counts)."""
         await self._send(wire.RollcallAnswer(id=rollcall_id))
         self.polls.pop(rollcall_id, None)
+
+    async def issue_order(self, talkgroup: str, to: list[str], text: str, *, due_in: float,
+                          ack_within: float = 600.0) -> wire.OrderStatus:
+        """Order named members; each must answer "copy" within ``ack_within`` seconds or the
+        order is repeated and the operators alerted. Sealed when this device holds a key."""
+        oid = secrets.token_urlsafe(12)
+        if self.keyring is not None:
+            gk = self.keyring.latest(talkgroup)
+            if gk is None:
+                raise Refused(f"no end-to-end key for {talkgroup} on this device yet",
+                              ErrorCode.NOT_ALLOWED)
+            payload = msgspec.json.encode({"text": text, "status": None})
+            msg = wire.OrderIssue(id=oid, talkgroup=talkgroup, to=to, due_in=due_in,
+                                  ack_within=ack_within, epoch=gk.epoch,
+                                  sealed=b64e(seal_message(gk, oid, self.keyring.keys,
+                                                           payload)))
+        else:
+            msg = wire.OrderIssue(id=oid, talkgroup=talkgroup, to=to, due_in=due_in,
+                                  ack_within=ack_within, text=text)
+        return await self._request(msg, expect=wire.OrderStatus)
+
+    async def acknowledge_order(self, order_id: str,
+                                state: Literal["copied", "done"] = "copied") -> None:
+        """Answer an order: "copied" (understood), later "done"."""
+        await self._send(wire.OrderAck(id=order_id, state=state))
+
+    def _on_order(self, msg: wire.OrderMsg, now: float) -> None:
+        known = self.orders.get(msg.id)
+        if known is not None:
+            self.orders[msg.id] = (msg, known[1])  # a repeat: the content is the same
+            return
+        content = ReceivedMessage(msg.id, msg.talkgroup, msg.by, msg.sender_device,
+                                  msg.sent_at, now, text=msg.text,
+                                  sealed=msg.sealed is not None, epoch=msg.epoch,
+                                  blob=msg.sealed)
+        self._open_message(content)
+        self.orders[msg.id] = (msg, content)
 
     async def report_position(self, lat: float, lon: float, accuracy: float = 0.0) -> None:
         """Report where this device is (the server keeps at most one report a second)."""
@@ -758,7 +799,7 @@ class Client:
             self._refreshing.discard(talkgroup)
 
     def _retry_receivers(self) -> None:
-        for m in self.inbox.values():
+        for m in [*self.inbox.values(), *(c for _, c in self.orders.values())]:
             if m.blob is not None:
                 self._open_message(m)
         now = self.clock()
@@ -782,6 +823,10 @@ class Client:
             self._open_reception(reception, msg, now)
         elif isinstance(msg, wire.Message):
             self._on_message(msg, now)
+        elif isinstance(msg, wire.OrderMsg):
+            self._on_order(msg, now)
+        elif isinstance(msg, wire.OrderStatus):
+            self.order_status.setdefault(msg.id, {})[msg.member] = msg
         elif isinstance(msg, wire.Rollcall):
             self.polls[msg.id] = msg
         elif isinstance(msg, wire.RollcallBoard):

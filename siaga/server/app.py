@@ -40,6 +40,8 @@ from ..hub import (
     Send,
     StoreKeys,
     StoreMessage,
+    StoreOrder,
+    StoreOrderState,
     StorePosition,
     StoreReceipt,
     StoreRollcall,
@@ -52,6 +54,7 @@ from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
 from ..store.keys_sql import KeyStore
 from ..store.messages_sql import MessageStore
+from ..store.orders_sql import OrderStore
 from ..store.positions_sql import PositionStore
 from ..store.rollcall_sql import RollcallStore
 from .recorder import Recorder
@@ -95,6 +98,7 @@ class Server:
         self.messages = MessageStore(store.engine)
         self.rollcalls = RollcallStore(store.engine)
         self.positions = PositionStore(store.engine)
+        self.order_store = OrderStore(store.engine)
 
     @property
     def url(self) -> str:
@@ -107,6 +111,8 @@ class Server:
         if recovered:
             log.warning("marked %d recordings left unfinished by a crash as interrupted",
                         recovered)
+        for order in await asyncio.to_thread(self.order_store.open_orders):
+            self.hub.orders.add(order)  # escalation clocks run on across a restart
         if self.registry is not None:
             self.hub.key_epochs = await asyncio.to_thread(self.keystore.epochs)
             self._polled = self._clock()
@@ -232,6 +238,11 @@ class Server:
                 self._spawn(self._store_receipt(out))
             elif isinstance(out, LoadMessages):
                 self._spawn(self._load_messages(out))
+            elif isinstance(out, StoreOrder):
+                self._spawn(self._store_order(out))
+            elif isinstance(out, StoreOrderState):
+                self._writer.submit(self._quietly, self.order_store.set_state, out.order_id,
+                                    out.member, out.state, out.at, out.escalations)
             elif isinstance(out, StorePosition):
                 self._writer.submit(self._quietly, self.positions.add, out.fix)
             elif isinstance(out, LoadPositions):
@@ -290,6 +301,16 @@ class Server:
             return
         self._apply(self.hub.receipt_stored(r, sender))
 
+    async def _store_order(self, store: StoreOrder) -> None:
+        try:
+            added = await self._write(self.order_store.add, store.order)
+        except SiagaError as exc:
+            log.error("cannot store order %s: %s", store.order.id, exc)
+            self._apply([self.hub.error_to(store.conn, exc, store.ref)])
+            return
+        self._apply(self.hub.order_stored(store, added, self._clock()))
+        self._rearm()
+
     @staticmethod
     def _quietly(fn: Callable[..., object], *args: Any) -> None:
         """Run a store write in the writer thread; a failure is logged, never raised."""
@@ -320,10 +341,13 @@ class Server:
         try:
             pending = await asyncio.to_thread(self.messages.pending, load.member)
             receipts = await asyncio.to_thread(self.messages.receipts, load.member, since)
+            orders = await asyncio.to_thread(self.order_store.open_orders, load.member,
+                                             ("issued",))
         except SiagaError as exc:
             log.error("cannot load messages for %s: %s", load.member, exc)
             return
         self._apply(self.hub.deliver_pending(load.conn, pending, receipts))
+        self._apply(self.hub.deliver_orders(load.conn, orders))
 
     def _last_roster(self) -> str | None:
         """The roster fingerprint the previous start logged, if any."""
