@@ -54,6 +54,7 @@ class DemoResult:
     messages: list[str] = field(default_factory=list)
     alerts: list[Path] = field(default_factory=list)
     rollcall: wire.RollcallBoard | None = None
+    order_states: dict[tuple[str, str], str] = field(default_factory=dict)
     positions: int = 0
     receipts: int = 0
     heard: int = 0  # transmissions heard, summed over every station
@@ -99,6 +100,7 @@ class Demo:
         self.roster = self._roster()
         self.registry: DeviceRegistry | None = None
         self.identities: dict[str, Identity] = {}
+        self._background: list[asyncio.Task[None]] = []
 
     def _roster(self) -> Roster:
         roster = load_roster()
@@ -176,6 +178,12 @@ class Demo:
             elif isinstance(msg, wire.FloorRevoked):
                 self.say(msg.talkgroup, "✂ " + t("revoked", lang, who=who,
                                                  reason=t(msg.reason, lang)), "bold magenta")
+            elif isinstance(msg, wire.OrderStatus) and msg.member != member_id:
+                self.result.order_states[(msg.id, msg.member)] = msg.state
+                style = "bold red" if msg.state == "escalated" else "cyan"
+                self.say("komando", "☑ " + t(f"order_{msg.state}", lang,
+                                             who=self._name(msg.member), n=msg.escalations),
+                         style)
         return on_event
 
     # ---- stations ---------------------------------------------------------------------------
@@ -299,6 +307,24 @@ class Demo:
         for i, head in enumerate(h for h in HEADS if h != LATE_COMER):
             self._after(0.3 + 0.37 * i, self.stations[head].answer_rollcall(board.id))
 
+        # An order that must be acknowledged: Muaro Jambi copies only after it is repeated,
+        # Tanjung Jabung Barat stays silent and is escalated to the operator.
+        self.scene("scene_order")
+        order = await self.stations["gubernur"].issue_order(
+            "komando", ["bupati-muarojambi", "bupati-tanjabbar"],
+            "Siapkan perahu karet dan posko pengungsian di wilayah rawan banjir.",
+            due_in=3600, ack_within=5)
+
+        async def copy_late() -> None:
+            client = self.stations["bupati-muarojambi"]
+            while client.orders.get(order.id, (wire.OrderMsg(
+                    id="", talkgroup="", by="", to=[], sent_at=0, due_at=0),))[0].repeat < 1:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            await client.acknowledge_order(order.id)
+
+        self._background.append(asyncio.get_running_loop().create_task(copy_late()))
+
         # 1. The governor opens the command net; the Merangin operator starts a long report
         #    on the regency net at the same time; Sungai Penuh comes on the air late.
         self.scene("scene_open")
@@ -343,6 +369,8 @@ class Demo:
         await self.stations["gubernur"].clear_emergency("komando")
         await self.talk("gubernur", "komando", "gubernur_arahan")
         await asyncio.sleep(0.3)
+        for task in self._background:
+            task.cancel()
 
     async def _late_entry(self, url: str) -> None:
         client = await self._connect(url, LATE_COMER, [])
@@ -411,6 +439,9 @@ class Demo:
         table.add_row(t("sum_messages", lang), t("sum_messages_value", lang,
                                                  n=len(r.messages), receipts=r.receipts))
         table.add_row(t("sum_positions", lang), str(r.positions))
+        states = sorted(f"{self._name(m)}: {t('state_' + s, lang)}"
+                        for (_, m), s in r.order_states.items())
+        table.add_row(t("sum_orders", lang), "; ".join(states) or "-")
         if r.rollcall is not None:
             rc = r.rollcall
             table.add_row(t("sum_rollcall", lang), f"{len(rc.answered)}/"

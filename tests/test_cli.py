@@ -132,7 +132,9 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
                      "cut off — pre-empted", "EMERGENCY from Bupati Tanjung Jabung Timur",
                      "late entry", "Emergency cleared by Gubernur Jambi", "Summary",
                      "Signed CAP 1.2 public alert published", "sealed and verified",
-                     "Roll call closed", "silent: Wali Kota Sungai Penuh"):
+                     "Roll call closed", "silent: Wali Kota Sungai Penuh",
+                     "order not acknowledged — repeated (1x), operator alerted",
+                     "Bupati Muaro Jambi: order copied"):
         assert expected in out, expected
     store = open_store(data)
     try:
