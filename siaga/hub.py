@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -734,8 +735,7 @@ class Hub:
                 ref=store.ref)))
         if added:
             wanted = set(store.recipients)
-            to = tuple(c for c, s in self.sessions.items()
-                       if s.member is not None and s.member.id in wanted)
+            to = self._conns_of(wanted)
             if to:
                 out.append(Send(to, wire.encode(self._message(store.message))))
         return out
@@ -759,8 +759,7 @@ class Hub:
         """A new receipt was recorded (``sender`` None: nothing changed, say nothing)."""
         if sender is None:
             return []
-        to = tuple(c for c, s in self.sessions.items()
-                   if s.member is not None and s.member.id == sender)
+        to = self._conns_of({sender})
         if not to:
             return []
         return [Send(to, wire.encode(wire.ReceiptUpdate(
@@ -840,7 +839,8 @@ class Hub:
             return []
         return [self._send(conn, self._order_msg(o)) for o in orders]
 
-    def _conns_of(self, members: set[str]) -> tuple[int, ...]:
+    def _conns_of(self, members: AbstractSet[str]) -> tuple[int, ...]:
+        """The signed-in connections of these members (all their devices)."""
         return tuple(c for c, s in self.sessions.items()
                      if s.member is not None and s.member.id in members)
 
@@ -861,8 +861,7 @@ class Hub:
         session.last_position = now
         fix = Fix(session.member.id, session.device, msg.lat, msg.lon, msg.accuracy, now)
         viewers = self.roster.position_viewers | {fix.member}
-        to = tuple(c for c, s in self.sessions.items()
-                   if s.member is not None and s.member.id in viewers)
+        to = self._conns_of(viewers)
         update = wire.PositionUpdate(member=fix.member, lat=fix.lat, lon=fix.lon,
                                      accuracy=fix.accuracy, at=fix.at)
         return [StorePosition(fix), Send(to, wire.encode(update))]
@@ -917,8 +916,7 @@ class Hub:
     def _rollcall_progress(self, rc: RollCall, now: float) -> list[Output]:
         if rc.complete:
             return self._close_rollcall(rc, now)
-        to = tuple(c for c, s in self.sessions.items()
-                   if s.member is not None and s.member.id == rc.by)
+        to = self._conns_of({rc.by})
         return [Send(to, wire.encode(self._board(rc, now)))] if to else []
 
     def _close_rollcall(self, rc: RollCall, now: float) -> list[Output]:
@@ -1214,8 +1212,7 @@ class Hub:
         return session.member
 
     def _member_conns(self, tg: Talkgroup) -> tuple[int, ...]:
-        return tuple(c for c, s in self.sessions.items()
-                     if s.member is not None and s.member.id in tg.members)
+        return self._conns_of(tg.members)
 
     def _member_info(self, member: Member) -> wire.MemberInfo:
         return wire.MemberInfo(id=member.id, name=member.name, role=member.role.value,
