@@ -468,11 +468,13 @@ def alert_evacuation(
     instruction: Annotated[str, typer.Option(help="Petunjuk (Bahasa Indonesia).")] = "",
     headline_en: Annotated[str | None, typer.Option(help="Optional English headline.")] = None,
     description_en: Annotated[str | None, typer.Option(help="English description.")] = None,
-    out: Annotated[Path, typer.Option(help="Folder served to subscribers.")] = Path(
-        "siaga-data/alerts"),
-    base_url: Annotated[str, typer.Option(help="Where the folder is served.")] =
+    out: Annotated[Path | None, typer.Option(
+        help="Folder served to subscribers (default: the data directory's alerts/, which "
+             "`siaga serve` serves at /alerts/feed.xml).")] = None,
+    base_url: Annotated[str, typer.Option(help="Where subscribers reach the server.")] =
         "http://127.0.0.1:8750",
     roster_file: RosterFile = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Terbitkan peringatan evakuasi bertanda tangan. Publish a signed evacuation alert:
     CAP 1.2, schema-checked, with a detached Ed25519 signature, and update the feed."""
@@ -498,10 +500,14 @@ def alert_evacuation(
     alert = evacuation(sender=ident.device_id, now=now, region=where, level=alert_level,
                        indonesian=Wording(headline, description, instruction), english=english,
                        sender_name=member.name)
-    archive = AlertArchive(out)
+    from .store import data_dir as resolve_data_dir
+
+    folder = out if out is not None else resolve_data_dir(data_dir) / "alerts"
+    archive = AlertArchive(folder)
     path = archive.add(publish(alert, ident.keys))
     archive.write_feed(now, base_url)
-    console.print(f"CAP 1.2 → {path} (+ .sig), feed → {out / 'feed.xml'}", highlight=False)
+    console.print(f"CAP 1.2 → {path} (+ .sig), feed → {folder / 'feed.xml'} "
+                  f"({base_url}/alerts/feed.xml)", highlight=False)
 
 
 def _board_table(board: Any, roster: Any) -> Table:

@@ -210,3 +210,34 @@ def test_rollcall_commands(threaded_server: tuple[Server, Path],
     time.sleep(0.3)
     assert main(["rollcall", "history", "--data-dir", str(data)]) == 0
     assert "1/3" in capsys.readouterr().out
+
+
+def test_serve_publishes_the_alert_feed_over_http(threaded_server: tuple[Server, Path],
+                                                  tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from siaga.client.identity import Identity
+    from siaga.crypto import DeviceKeys
+
+    server, data = threaded_server
+    gov = Identity(member="gubernur", keys=DeviceKeys.generate())
+    gov.save(tmp_path / "gov.json")
+    assert main(["alert", "evacuation", "--region", "15.06", "--level", "siaga",
+                 "--headline", "Siaga banjir", "--description", "Air naik",
+                 "--identity", str(tmp_path / "gov.json"), "--data-dir", str(data)]) == 0
+    base = f"http://127.0.0.1:{server.port}"
+    with urllib.request.urlopen(f"{base}/alerts/feed.xml", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("application/atom+xml")
+        feed = response.read().decode()
+    assert "Siaga banjir" in feed
+    name = next(p.name for p in (data / "alerts").glob("siaga-*.xml"))
+    with urllib.request.urlopen(f"{base}/alerts/{name}", timeout=5) as response:
+        assert b"urn:oasis:names:tc:emergency:cap:1.2" in response.read()
+    for bad in ("/alerts/../siaga.db", "/alerts/siaga.db", "/alerts/nothing.xml"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(base + bad, timeout=5)
+        assert err.value.code == 404
+        err.value.close()
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+        assert response.read() == b"ok\n"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 import secrets
 import ssl as ssl_module
 import time
@@ -22,7 +23,9 @@ from typing import Any, TypeVar
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from .. import wire
 from ..errors import ProtocolError, SiagaError
@@ -64,6 +67,8 @@ T = TypeVar("T")
 
 #: Seconds a connection may stay silent before saying hello.
 HELLO_TIMEOUT = 10.0
+#: Files of the public alert feed that ``GET /alerts/NAME`` serves (no paths, no dot files).
+ALERT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(xml|sig)")
 #: How often the device table is read for revocations: a revoked HT is cut off within this.
 DEVICE_POLL = 0.5
 
@@ -127,6 +132,7 @@ class Server:
             write_limit=64 * 1024,
             ping_interval=20, ping_timeout=20,
             ssl=self.ssl,
+            process_request=self._http,
         )
         sock = next(iter(self._ws.sockets))
         self.port = sock.getsockname()[1]
@@ -204,6 +210,26 @@ class Server:
             conns = self._conns
             broadcast([conns[c] for c in targets], data)
         self.recorder.frame(stream, data, now)
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Plain HTTP beside the WebSocket: the public alert feed, for anyone to subscribe to
+        without an account, and a health check. Everything else goes on to the handshake."""
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return connection.respond(200, "ok\n")
+        if not path.startswith("/alerts/"):
+            return None
+        name = path[len("/alerts/"):]
+        if not ALERT_FILE.fullmatch(name):
+            return connection.respond(404, "not found\n")
+        file = self.recorder.data_dir / "alerts" / name
+        if not file.is_file():
+            return connection.respond(404, "not found\n")
+        kind = ("application/atom+xml" if name == "feed.xml" else
+                "application/cap+xml" if name.endswith(".xml") else "text/plain")
+        headers = Headers([("Content-Type", f"{kind}; charset=utf-8"),
+                           ("Cache-Control", "no-cache"), ("Access-Control-Allow-Origin", "*")])
+        return Response(200, "OK", headers, file.read_bytes())
 
     def _hello_overdue(self, conn: int) -> None:
         session = self.hub.sessions.get(conn)
