@@ -51,6 +51,9 @@ rollcall_app = typer.Typer(help="Absensi radio. Roll call (radio check).", no_ar
 app.add_typer(rollcall_app, name="rollcall")
 positions_app = typer.Typer(help="Posisi anggota. Member positions.", no_args_is_help=True)
 app.add_typer(positions_app, name="positions")
+order_app = typer.Typer(help="Perintah yang wajib dijawab. Orders to acknowledge.",
+                        no_args_is_help=True)
+app.add_typer(order_app, name="order")
 keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -661,6 +664,62 @@ def positions_export(
     out.write_text(json.dumps(geojson(latest, tracks, names), ensure_ascii=False, indent=1),
                    encoding="utf-8")
     console.print(f"{len(latest)} posisi/positions → {out}")
+
+
+@order_app.command("issue")
+def order_issue(
+    talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup id.")],
+    to: Annotated[list[str], typer.Option("--to", help="Recipient member id (repeat).")],
+    text: Annotated[str, typer.Option(help="The order.")],
+    due_in: Annotated[float, typer.Option(min=60, help="Seconds until it is due.")] = 3600,
+    ack_within: Annotated[float, typer.Option(
+        min=5, help="Seconds to answer 'copy' before it is repeated and escalated.")] = 600,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Beri perintah. Issue an order; returns once the server has stored it."""
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            if radio.keyring is not None:
+                await radio.key_ready(talkgroup)
+            status = await radio.issue_order(talkgroup, to, text, due_in=due_in,
+                                             ack_within=ack_within)
+        finally:
+            await radio.close()
+        console.print(f"Perintah/order {status.id} → {', '.join(to)}", highlight=False)
+
+    _run(main())
+
+
+@order_app.command("list")
+def order_list(
+    copy: Annotated[bool, typer.Option(help="Answer 'copy' to every order shown.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for orders.")] = 1.0,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Perintah yang belum dijawab. Orders waiting for this member's answer."""
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            await asyncio.sleep(wait)
+            table = Table("id", "dari/from", "perintah/order", "tenggat/due")
+            for order_id, (msg, content) in radio.orders.items():
+                due = time.strftime("%Y-%m-%d %H:%M", time.localtime(msg.due_at))
+                table.add_row(order_id, msg.by, content.text or f"({content.problem})", due)
+                if copy:
+                    await radio.acknowledge_order(order_id)
+            console.print(table)
+            await asyncio.sleep(0.2)
+        finally:
+            await radio.close()
+
+    _run(main())
 
 
 @keys_app.command("rotate")

@@ -241,3 +241,19 @@ def test_serve_publishes_the_alert_feed_over_http(threaded_server: tuple[Server,
         err.value.close()
     with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
         assert response.read() == b"ok\n"
+
+
+def test_order_commands(threaded_server: tuple[Server, Path],
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    server, _ = threaded_server
+    url = server.url
+    assert main(["order", "issue", "-t", "komando", "--to", "bupati-tebo", "--text",
+                 "Kirim laporan TPS", "--as", "gubernur", "--server", url]) == 0
+    order_id = capsys.readouterr().out.split()[1]
+    assert main(["order", "list", "--copy", "--as", "bupati-tebo", "--server", url]) == 0
+    assert "Kirim laporan TPS" in capsys.readouterr().out
+    time.sleep(0.3)
+    assert main(["order", "list", "--as", "bupati-tebo", "--server", url]) == 0
+    assert order_id not in capsys.readouterr().out  # copied: no longer waiting
+    assert main(["order", "issue", "-t", "komando", "--to", "polda", "--text", "x", "--as",
+                 "gubernur", "--server", url]) == 1
