@@ -288,6 +288,7 @@ class _Stream:
     member: Member
     last_seq: int = -1
     talker_start: str = ""
+    sealed: bool = False  # announced with an envelope: plaintext frames are refused
 
 
 @dataclass(slots=True)
@@ -431,7 +432,7 @@ class Hub:
         stats = self.stats
         stats.frames_in += 1
         try:
-            _flags, number, stream_id, seq, _ts = wire.peek_header(data)
+            flags, number, stream_id, seq, _ts = wire.peek_header(data)
         except ProtocolError:
             stats.dropped_bad += 1
             raise
@@ -441,6 +442,9 @@ class Hub:
             return 0, ()
         if seq <= stream.last_seq:
             stats.dropped_stale += 1
+            return 0, ()
+        if stream.sealed and not flags & wire.FLAG_SEALED:
+            stats.dropped_bad += 1  # never let plaintext slip into a sealed transmission
             return 0, ()
         session = self.sessions[conn]
         if not session.audio.take(now):
@@ -1074,6 +1078,11 @@ class Hub:
                 return [self._send(session.conn, wire.FloorDenied(
                     talkgroup=group.tg.id, code=ErrorCode.ALREADY_TRANSMITTING,
                     reason=f"already transmitting on {other.tg.name}", ref=msg.ref))]
+        if self.devices is not None and msg.e2e is None and not msg.emergency:
+            # A closed network carries sealed voice only; an emergency call is never refused.
+            return [self._send(session.conn, wire.FloorDenied(
+                talkgroup=group.tg.id, code=ErrorCode.NOT_ALLOWED,
+                reason="this network carries end-to-end sealed voice only", ref=msg.ref))]
         out: list[Output] = []
         rc = self._rollcalls.get(group.tg.id)
         if rc is not None and rc.answer(member.id, now, "ptt") is not None:
@@ -1128,7 +1137,8 @@ class Hub:
                     started_at=ev.started_at, emergency=ev.emergency,
                     e2e=group.e2e.pop(ev.party, None))
                 late = wire.encode(msgspec.structs.replace(start, late=True))
-                stream = _Stream(ev.stream, ev.party, group, member, talker_start=late)
+                stream = _Stream(ev.stream, ev.party, group, member, talker_start=late,
+                                 sealed=start.e2e is not None)
                 group.active = stream
                 self._streams[ev.stream] = stream
                 group.refresh_targets()

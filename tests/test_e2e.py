@@ -20,7 +20,7 @@ from siaga.client.client import Reception
 from siaga.client.identity import Identity
 from siaga.client.keyring import Keyring, Receiver
 from siaga.crypto import DeviceKeys, GroupKey, b64e, new_nonce, seal_group_key, sign_sealed_key
-from siaga.errors import CryptoError
+from siaga.errors import CryptoError, Refused
 from siaga.identity import code_hash, new_code
 from siaga.recording import read_recording
 from siaga.roster import Roster
@@ -327,3 +327,39 @@ def test_the_same_transmission_may_be_announced_again_but_not_replayed_elsewhere
     with pytest.raises(CryptoError) as replay:
         ring.receiver(start(6), 102.0)  # the envelope replayed for another stream
     assert replay.value.code.value == "replayed"
+
+
+async def test_closed_network_carries_no_plaintext_voice_except_an_emergency(
+        radios: dict[str, Client], opus_packets: list[bytes]) -> None:
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    # No key yet: the client refuses rather than fall back to plaintext ...
+    with pytest.raises(Refused):
+        await gov.request_floor("komando")
+    # ... and so does the server, for a request without an envelope.
+    waiter = gov.wait_for(lambda m: isinstance(m, wire.FloorDenied))
+    await gov._send(wire.FloorRequest(talkgroup="komando"))
+    denied = await waiter
+    assert isinstance(denied, wire.FloorDenied) and denied.code == "not_allowed"
+    # An emergency is never refused: it goes out unsealed, and listeners are told so.
+    tx = await gov.request_floor("komando", emergency=True)
+    assert tx.cipher is None
+    await tx.send_packets(opus_packets[:5], realtime=False)
+    await tx.release()
+    heard = await heard_one(bupati, "komando")
+    assert not heard.sealed and len(heard.frames) == 5
+
+
+async def test_plaintext_frames_are_dropped_from_a_sealed_transmission(
+        radios: dict[str, Client], closed_server: Server, opus_packets: list[bytes]) -> None:
+    await radios["admin"].publish_group_key("komando")
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    await gov.key_ready("komando")
+    tx = await gov.request_floor("komando")
+    cipher, tx.cipher = tx.cipher, None  # a buggy or hostile client "forgets" to seal
+    await tx.send(opus_packets[0])
+    tx.cipher = cipher
+    await tx.send(opus_packets[1])
+    await tx.release()
+    heard = await heard_one(bupati, "komando")
+    assert [f.payload for _, f in heard.frames] == [opus_packets[1]]
+    assert closed_server.hub.stats.dropped_bad >= 1

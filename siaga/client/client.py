@@ -625,8 +625,14 @@ class Client:
                 return not wait and m.ref == ref
             return isinstance(m, wire.Error) and m.ref == ref
 
-        waiter = self._waiter(answer)
         sealing = self.keyring.begin(talkgroup, requested_at) if self.keyring else None
+        if self.keyring is not None and sealing is None:
+            if not emergency:
+                raise Refused(f"no end-to-end key for {talkgroup} on this device yet",
+                              ErrorCode.NOT_ALLOWED)
+            # An emergency call goes out even without a key; listeners see it is unsealed.
+            log.warning("emergency on %s without an end-to-end key: sent unsealed", talkgroup)
+        waiter = self._waiter(answer)
         if sealing is not None:
             e2e = sealing[0]
         await self._send(wire.FloorRequest(talkgroup=talkgroup, emergency=emergency, ref=ref,
