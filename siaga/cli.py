@@ -461,30 +461,30 @@ def msg_inbox(
     _run(main())
 
 
-@alert_app.command("evacuation")
-def alert_evacuation(
-    region: Annotated[str, typer.Option(help="Kabupaten/kota code, e.g. 15.06.")],
-    level: Annotated[str, typer.Option(help="waspada, siaga or awas.")],
-    headline: Annotated[str, typer.Option(help="Judul (Bahasa Indonesia).")],
-    description: Annotated[str, typer.Option(help="Uraian (Bahasa Indonesia).")],
-    identity: Annotated[Path, typer.Option(help="The publisher's device identity.")],
-    instruction: Annotated[str, typer.Option(help="Petunjuk (Bahasa Indonesia).")] = "",
-    headline_en: Annotated[str | None, typer.Option(help="Optional English headline.")] = None,
-    description_en: Annotated[str | None, typer.Option(help="English description.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        help="Folder served to subscribers (default: the data directory's alerts/, which "
-             "`siaga serve` serves at /alerts/feed.xml).")] = None,
-    base_url: Annotated[str, typer.Option(help="Where subscribers reach the server.")] =
-        "http://127.0.0.1:8750",
-    roster_file: RosterFile = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Terbitkan peringatan evakuasi bertanda tangan. Publish a signed evacuation alert:
-    CAP 1.2, schema-checked, with a detached Ed25519 signature, and update the feed."""
-    from .alerts import AlertLevel, NoticeKind, Wording, authorise, evacuation, publish
+Headline = Annotated[str, typer.Option(help="Judul (Bahasa Indonesia).")]
+Description = Annotated[str, typer.Option(help="Uraian (Bahasa Indonesia).")]
+Instruction = Annotated[str, typer.Option(help="Petunjuk (Bahasa Indonesia).")]
+HeadlineEn = Annotated[str | None, typer.Option(help="Optional English headline.")]
+DescriptionEn = Annotated[str | None, typer.Option(help="English description.")]
+Publisher = Annotated[Path, typer.Option("--identity", help="The publisher's device identity.")]
+RegionCode = Annotated[str, typer.Option("--region", help="Kabupaten/kota code, e.g. 15.06.")]
+AlertsOut = Annotated[Path | None, typer.Option(
+    "--out", help="Folder served to subscribers (default: the data directory's alerts/, which "
+                  "`siaga serve` serves at /alerts/feed.xml).")]
+BaseUrl = Annotated[str, typer.Option("--base-url", help="Where subscribers reach the server.")]
+
+
+def _publish_alert(kind: str, identity: Path, region: str, roster_file: Path | None,
+                   out: Path | None, base_url: str, data_dir: Path | None,
+                   build: Callable[..., Any], wording: tuple[str, str, str],
+                   english: tuple[str | None, str | None]) -> None:
+    """What every public notice does: check the publisher may issue it for that region,
+    build it, sign it with the publisher's device key, add it to the served folder and feed."""
+    from .alerts import NoticeKind, Wording, authorise, publish
     from .alerts.archive import AlertArchive
     from .client.identity import Identity
     from .roster import load_roster
+    from .store import data_dir as resolve_data_dir
 
     roster = load_roster(roster_file)
     ident = Identity.load(identity)
@@ -492,25 +492,107 @@ def alert_evacuation(
     where = roster.regions.get(region)
     if member is None or where is None:
         raise typer.BadParameter(f"unknown member {ident.member!r} or region {region!r}")
-    try:
-        alert_level = AlertLevel(level.capitalize())
-    except ValueError as exc:
-        raise typer.BadParameter("waspada, siaga or awas", param_hint="--level") from exc
-    authorise(member, NoticeKind.EVACUATION, region)
-    english = (Wording(headline_en, description_en or headline_en)
-               if headline_en is not None else None)
+    authorise(member, NoticeKind(kind), region)
+    headline_en, description_en = english
+    en = (Wording(headline_en, description_en or headline_en)
+          if headline_en is not None else None)
     now = time.time()
-    alert = evacuation(sender=ident.device_id, now=now, region=where, level=alert_level,
-                       indonesian=Wording(headline, description, instruction), english=english,
-                       sender_name=member.name)
-    from .store import data_dir as resolve_data_dir
-
+    alert = build(sender=ident.device_id, now=now, region=where, indonesian=Wording(*wording),
+                  english=en, sender_name=member.name)
     folder = out if out is not None else resolve_data_dir(data_dir) / "alerts"
     archive = AlertArchive(folder)
     path = archive.add(publish(alert, ident.keys))
     archive.write_feed(now, base_url)
     console.print(f"CAP 1.2 → {path} (+ .sig), feed → {folder / 'feed.xml'} "
                   f"({base_url}/alerts/feed.xml)", highlight=False)
+
+
+@alert_app.command("evacuation")
+def alert_evacuation(
+    region: RegionCode,
+    level: Annotated[str, typer.Option(help="waspada, siaga or awas.")],
+    headline: Headline,
+    description: Description,
+    identity: Publisher,
+    instruction: Instruction = "",
+    headline_en: HeadlineEn = None,
+    description_en: DescriptionEn = None,
+    out: AlertsOut = None,
+    base_url: BaseUrl = "http://127.0.0.1:8750",
+    roster_file: RosterFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Terbitkan peringatan evakuasi bertanda tangan. Publish a signed evacuation alert:
+    CAP 1.2, schema-checked, with a detached Ed25519 signature, and update the feed."""
+    from functools import partial
+
+    from .alerts import AlertLevel, evacuation
+
+    try:
+        alert_level = AlertLevel(level.capitalize())
+    except ValueError as exc:
+        raise typer.BadParameter("waspada, siaga or awas", param_hint="--level") from exc
+    _publish_alert("evacuation", identity, region, roster_file, out, base_url, data_dir,
+                   partial(evacuation, level=alert_level), (headline, description, instruction),
+                   (headline_en, description_en))
+
+
+@alert_app.command("aid-point")
+def alert_aid_point(
+    region: RegionCode,
+    place: Annotated[str, typer.Option(help="Where aid is handed out.")],
+    lat: Annotated[float, typer.Option(min=-90, max=90)],
+    lon: Annotated[float, typer.Option(min=-180, max=180)],
+    hours: Annotated[float, typer.Option(min=0.5, max=24 * 14, help="Open for how long.")],
+    headline: Headline,
+    description: Description,
+    identity: Publisher,
+    instruction: Instruction = "",
+    headline_en: HeadlineEn = None,
+    description_en: DescriptionEn = None,
+    out: AlertsOut = None,
+    base_url: BaseUrl = "http://127.0.0.1:8750",
+    roster_file: RosterFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Umumkan titik bantuan. Announce an aid distribution point, open from now."""
+    from functools import partial
+
+    from .alerts import aid_point
+
+    now = time.time()
+    _publish_alert("aid_point", identity, region, roster_file, out, base_url, data_dir,
+                   partial(aid_point, place=place, location=(lat, lon), opens=now,
+                           closes=now + hours * 3600),
+                   (headline, description, instruction), (headline_en, description_en))
+
+
+@alert_app.command("tps-relocation")
+def alert_tps_relocation(
+    region: RegionCode,
+    tps: Annotated[str, typer.Option(help="The polling station, e.g. 'TPS 003 Desa Sabak'.")],
+    new_place: Annotated[str, typer.Option(help="Where it moved to.")],
+    lat: Annotated[float, typer.Option(min=-90, max=90)],
+    lon: Annotated[float, typer.Option(min=-180, max=180)],
+    headline: Headline,
+    description: Description,
+    identity: Publisher,
+    instruction: Instruction = "",
+    headline_en: HeadlineEn = None,
+    description_en: DescriptionEn = None,
+    out: AlertsOut = None,
+    base_url: BaseUrl = "http://127.0.0.1:8750",
+    roster_file: RosterFile = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Umumkan pemindahan TPS. Announce a relocated polling station (TPS)."""
+    from functools import partial
+
+    from .alerts import tps_relocation
+
+    _publish_alert("tps_relocation", identity, region, roster_file, out, base_url, data_dir,
+                   partial(tps_relocation, tps=tps, new_place=new_place, location=(lat, lon)),
+                   (headline, description, instruction), (headline_en, description_en))
 
 
 def _board_table(board: Any, roster: Any) -> Table:

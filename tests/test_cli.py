@@ -257,3 +257,31 @@ def test_order_commands(threaded_server: tuple[Server, Path],
     assert order_id not in capsys.readouterr().out  # copied: no longer waiting
     assert main(["order", "issue", "-t", "komando", "--to", "polda", "--text", "x", "--as",
                  "gubernur", "--server", url]) == 1
+
+
+def test_aid_point_and_tps_relocation_alerts(tmp_path: Path) -> None:
+    from siaga.alerts import verify
+    from siaga.alerts.archive import AlertArchive
+    from siaga.client.identity import Identity
+    from siaga.crypto import DeviceKeys
+
+    head = Identity(member="bupati-tanjabtim", keys=DeviceKeys.generate())
+    head.save(tmp_path / "head.json")
+    out = tmp_path / "alerts"
+    common = ["--region", "15.06", "--identity", str(tmp_path / "head.json"), "--out", str(out)]
+    assert main(["alert", "aid-point", *common, "--place", "Kantor Camat Sabak",
+                 "--lat", "-1.12", "--lon", "103.82", "--hours", "12",
+                 "--headline", "Titik bantuan", "--description", "Beras dan air bersih"]) == 0
+    assert main(["alert", "tps-relocation", *common, "--tps", "TPS 003 Desa Sabak",
+                 "--new-place", "SD Negeri 5", "--lat", "-1.13", "--lon", "103.80",
+                 "--headline", "TPS 003 pindah", "--description", "Banjir"]) == 0
+    alerts = AlertArchive(out).all()
+    assert len(alerts) == 2
+    for signed in alerts:
+        verify(signed, head.keys.public)
+    # another regency's head may not speak for Tanjung Jabung Timur
+    other = Identity(member="bupati-tebo", keys=DeviceKeys.generate())
+    other.save(tmp_path / "other.json")
+    assert main(["alert", "aid-point", "--region", "15.06", "--identity",
+                 str(tmp_path / "other.json"), "--out", str(out), "--place", "X", "--lat", "0",
+                 "--lon", "0", "--hours", "1", "--headline", "h", "--description", "d"]) == 1
