@@ -35,32 +35,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-recordings_app = typer.Typer(help="Daftar dan ekspor rekaman. List and export recordings.",
-                             no_args_is_help=True)
-app.add_typer(recordings_app, name="recordings")
-admin_app = typer.Typer(help="Perangkat dan hak akses. Devices and access (admin).",
-                        no_args_is_help=True)
-app.add_typer(admin_app, name="admin")
-msg_app = typer.Typer(help="Pesan teks dan status. Text and status messages.",
-                      no_args_is_help=True)
-app.add_typer(msg_app, name="msg")
-alert_app = typer.Typer(help="Peringatan publik (CAP 1.2). Public alerts (CAP 1.2).",
-                        no_args_is_help=True)
-app.add_typer(alert_app, name="alert")
-rollcall_app = typer.Typer(help="Absensi radio. Roll call (radio check).", no_args_is_help=True)
-app.add_typer(rollcall_app, name="rollcall")
-positions_app = typer.Typer(help="Posisi anggota. Member positions.", no_args_is_help=True)
-app.add_typer(positions_app, name="positions")
-order_app = typer.Typer(help="Perintah yang wajib dijawab. Orders to acknowledge.",
-                        no_args_is_help=True)
-app.add_typer(order_app, name="order")
-keys_app = typer.Typer(help="Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).",
-                       no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-audit_app = typer.Typer(help="Log audit. The tamper-evident audit log.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
-tls_app = typer.Typer(help="Sertifikat TLS. TLS certificates.", no_args_is_help=True)
-app.add_typer(tls_app, name="tls")
+
+
+def _group(name: str, help: str) -> typer.Typer:
+    """A sub-command group such as ``siaga admin``."""
+    sub = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+recordings_app = _group("recordings", "Daftar dan ekspor rekaman. List and export recordings.")
+admin_app = _group("admin", "Perangkat dan hak akses. Devices and access (admin).")
+msg_app = _group("msg", "Pesan teks dan status. Text and status messages.")
+alert_app = _group("alert", "Peringatan publik (CAP 1.2). Public alerts (CAP 1.2).")
+rollcall_app = _group("rollcall", "Absensi radio. Roll call (radio check).")
+positions_app = _group("positions", "Posisi anggota. Member positions.")
+order_app = _group("order", "Perintah yang wajib dijawab. Orders to acknowledge.")
+keys_app = _group("keys", "Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).")
+audit_app = _group("audit", "Log audit. The tamper-evident audit log.")
+tls_app = _group("tls", "Sertifikat TLS. TLS certificates.")
 
 console = Console(emoji=False)  # ":ab:" in a fingerprint is data, not an emoji
 
