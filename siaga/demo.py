@@ -197,7 +197,10 @@ class Demo:
                                  expires_at=now + 600, created_by="demo")
         identity = await Client.enroll(url, code, member_id, label=f"HT {member_id}")
         path = self.data_dir / "identities" / f"{member_id}.json"
-        path.unlink(missing_ok=True)  # a new demo run enrolls new devices
+        if path.exists():  # a new demo run retires the device of the last one, as an admin would
+            old = Identity.load(path)
+            self.registry.revoke(old.device_id, now=now, by="demo")
+            path.unlink()
         identity.save(path)
         self.result.enrolled += 1
         return identity

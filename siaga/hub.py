@@ -476,12 +476,15 @@ class Hub:
         if session is None:
             return []
         self.stats.control_in += 1
-        if not session.control.take(now):
-            return self._strike(session, ErrorCode.RATE_LIMITED, "too many requests; slow down")
         ref = None
         try:
             msg = wire.decode_client(data)
             ref = msg.ref
+            # Checked after decoding, so the refusal carries the request's ref and the client
+            # knows which request to send again (a refused request was not carried out).
+            if not session.control.take(now):
+                return self._strike(session, ErrorCode.RATE_LIMITED,
+                                    "too many requests; slow down", ref)
             out = self._dispatch(session, msg, now)
         except ProtocolError as exc:
             if exc.code == ErrorCode.UNSUPPORTED_VERSION:

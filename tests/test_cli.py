@@ -145,6 +145,16 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
     assert {"completed", "preempted", "timed_out"} <= outcomes
     assert any(r.emergency for r in recordings)
     assert all((data / r.path).is_file() for r in recordings)
+    # Again in the same data directory: the last run's devices are retired, not piled up.
+    assert main(["demo", "--quick", "--data-dir", str(data)]) == 0
+    store = open_store(data)
+    try:
+        from siaga.store.identity_sql import DeviceRegistry
+
+        devices = DeviceRegistry(store.engine).devices()
+    finally:
+        store.close()
+    assert sum(not d.revoked for d in devices) == len(devices) // 2
     assert (data / "alerts" / "feed.xml").is_file() and list((data / "alerts").glob("*.sig"))
 
 

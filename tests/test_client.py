@@ -236,3 +236,13 @@ async def test_close_releases_held_floor(connect: Connect) -> None:
     assert talker.closed.is_set()
     with pytest.raises((ConnectionError, ConnectionClosed)):
         await asyncio.wait_for(talker.ping(), WAIT)
+
+
+async def test_rate_limited_requests_are_sent_again(connect: Connect) -> None:
+    """A burst beyond the server's control-message budget is refused with the request's ref;
+    the client waits and sends those again instead of failing (or waiting forever)."""
+    client = await connect("gubernur")
+    rtts = await asyncio.wait_for(asyncio.gather(*(client.ping() for _ in range(45))), 20)
+    assert len(rtts) == 45
+    assert any(isinstance(m, wire.Error) and m.code == "rate_limited" and m.ref is not None
+               for _, m in client.events)

@@ -68,6 +68,13 @@ log = logging.getLogger("siaga.client")
 EVENT_HISTORY = 2000
 #: Sealed keys per publish_keys message (the wire allows 24; each entry is ~250 bytes).
 KEY_BATCH = 20
+#: How often a request refused as rate-limited is sent again.
+RATE_LIMIT_RETRIES = 8
+
+
+def _answers(ref: int) -> Callable[[wire.ServerMessage], bool]:
+    """Matches the server's answer to the request sent with ``ref``."""
+    return lambda m: getattr(m, "ref", None) == ref
 
 
 @dataclass(slots=True)
@@ -346,7 +353,7 @@ class Client:
             if not url.lower().startswith("wss://"):
                 raise LocalProtocolError(f"a TLS context needs a wss:// URL, not {url}")
             options["ssl"] = ssl  # else: websockets' default context for wss://, none for ws://
-        ws = await connect(url, compression=None, max_size=2 * wire.MAX_CONTROL_BYTES,
+        ws = await connect(url, compression=None, max_size=wire.MAX_SERVER_BYTES,
                            open_timeout=timeout, **options)
         client = cls(ws, member, device, on_event)
         # Registered before the reader starts: the challenge is the server's first message.
@@ -730,11 +737,19 @@ class Client:
 
     async def _request(self, msg: wire.ClientMessage, expect: type[M],
                        timeout: float = 30.0) -> M:
-        """Send ``msg`` with a fresh ``ref`` and return the answer carrying that ``ref``."""
-        ref = next(self._refs)
-        waiter = self._waiter(lambda m: getattr(m, "ref", None) == ref)
-        await self._send(msgspec.structs.replace(msg, ref=ref))
-        answer = await asyncio.wait_for(waiter, timeout)
+        """Send ``msg`` with a fresh ``ref`` and return the answer carrying that ``ref``.
+
+        A request refused as ``rate_limited`` was not carried out, so it is sent again after
+        a pause (a key keeper publishing many batches, say), a few times at most."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            ref = next(self._refs)
+            waiter = self._waiter(_answers(ref))
+            await self._send(msgspec.structs.replace(msg, ref=ref))
+            answer = await asyncio.wait_for(waiter, timeout)
+            limited = isinstance(answer, wire.Error) and answer.code == ErrorCode.RATE_LIMITED
+            if not limited or attempt == RATE_LIMIT_RETRIES:
+                break
+            await asyncio.sleep(0.25 * (attempt + 1))
         if isinstance(answer, wire.Error):
             raise Refused(answer.message, ErrorCode(answer.code))
         if not isinstance(answer, expect):
