@@ -153,6 +153,9 @@ class StoreKeys:
     keys: tuple[SealedKey, ...]
     keeper: int
     ref: int | None
+    talkgroup: str = ""
+    epoch: int = 0
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -992,7 +995,13 @@ class Hub:
         holders = {d.device_id: d for d in self._key_holders(group.tg)}
         keeper_pub = DevicePublic(keeper.sign_pub, keeper.dh_pub)
         stored: list[SealedKey] = []
+        skipped = 0
         for entry in msg.keys:
+            known = self.devices.get(entry.device)
+            if known is not None and known.revoked and entry.device not in holders:
+                # Revoked after the keeper read the directory: a benign race, not an attack.
+                skipped += 1
+                continue
             if entry.device not in holders:
                 raise Refused(f"device {entry.device} may not hold the key of "
                               f"{group.tg.name}", ErrorCode.NOT_MEMBER)
@@ -1006,7 +1015,8 @@ class Hub:
             stored.append(SealedKey(msg.talkgroup, msg.epoch, entry.device, keeper.device_id,
                                     keeper.sign_pub, sealed, sig))
         self.key_epochs[msg.talkgroup] = msg.epoch
-        out: list[Output] = [StoreKeys(tuple(stored), session.conn, msg.ref)]
+        out: list[Output] = [StoreKeys(tuple(stored), session.conn, msg.ref,
+                                       msg.talkgroup, msg.epoch, skipped)]
         if msg.epoch > current:
             out.append(Audit("key_rotated", now, actor=session.device, subject=msg.talkgroup,
                              detail={"epoch": msg.epoch}))
@@ -1016,11 +1026,10 @@ class Hub:
         """The keys of a :class:`StoreKeys` are stored: deliver them to every device online
         now (a device signing in meanwhile also gets them) and acknowledge to the keeper."""
         out = self.deliver_keys(None, store.keys)
-        if store.keeper in self.sessions and store.keys:
-            first = store.keys[0]
+        if store.keeper in self.sessions:
             out.append(self._send(store.keeper, wire.KeysPublished(
-                talkgroup=first.talkgroup, epoch=first.epoch, stored=len(store.keys),
-                ref=store.ref)))
+                talkgroup=store.talkgroup, epoch=store.epoch, stored=len(store.keys),
+                skipped=store.skipped, ref=store.ref)))
         return out
 
     def deliver_keys(self, conn: int | None, keys: Iterable[SealedKey]) -> list[Output]:

@@ -489,6 +489,7 @@ class KeysPublished(_Out, tag="keys_published"):
     talkgroup: str
     epoch: int
     stored: int
+    skipped: int = 0
     ref: Ref | None = None
 
 

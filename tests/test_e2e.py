@@ -248,6 +248,32 @@ async def test_only_an_admin_publishes_and_only_to_key_holders(
     assert "may not hold" in str(outsider.value)
 
 
+async def test_a_device_revoked_while_keys_are_sealed_is_skipped_not_fatal(
+        radios: dict[str, Client], enroll: Enroll, closed_server: Server, store: Store) -> None:
+    """The keeper read the directory, then an HT was revoked: the batch still lands for
+    everyone else (a whole refused batch once broke a re-run of the demo)."""
+    admin = radios["admin"]
+    assert admin.keyring is not None
+    lost = await enroll("bupati-kerinci")
+    gk = GroupKey.generate("kerinci", 7)
+
+    def entry(ident: Identity) -> wire.SealedKeyInfo:
+        sealed = seal_group_key(gk, ident.keys.public)
+        assert admin.keyring is not None
+        sig = sign_sealed_key(admin.keyring.keys, "kerinci", 7, ident.device_id, sealed)
+        return wire.SealedKeyInfo(device=ident.device_id, sealed=b64e(sealed), sig=b64e(sig))
+
+    stays = await enroll("bupati-kerinci")
+    DeviceRegistry(store.engine).revoke(lost.device_id, now=time.time(), by="admin")
+    devices = closed_server.hub.devices
+    assert devices is not None
+    await until(lambda: bool((rec := devices.get(lost.device_id)) and rec.revoked))
+    answer = await admin._request(
+        wire.PublishKeys(talkgroup="kerinci", epoch=7, keys=[entry(lost), entry(stays)]),
+        expect=wire.KeysPublished)
+    assert (answer.stored, answer.skipped) == (1, 1)
+
+
 def test_cli_keys_rotate(tmp_path: Path, roster: Roster,
                          capsys: pytest.CaptureFixture[str]) -> None:
     """The keeper's command: each run makes the next epoch, sealed to the enrolled devices."""
