@@ -46,6 +46,10 @@ class ErrorCode(StrEnum):
     ENROLLMENT_INVALID = "enrollment_invalid"
     DECRYPT_FAILED = "decrypt_failed"
     REPLAYED = "replayed"
+    INVALID_FIELD = "invalid_field"
+    UNKNOWN_TPS = "unknown_tps"
+    UNKNOWN_REGION = "unknown_region"
+    UNKNOWN_INCIDENT = "unknown_incident"
     # local and environment failures
     LOCAL_MISUSE = "local_misuse"
     CONFIG = "config"

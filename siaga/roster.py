@@ -33,6 +33,8 @@ class Role(StrEnum):
     POLICE = "police"
     FIRE = "fire"
     BPBD = "bpbd"
+    KPU = "kpu"  # election commission (Komisi Pemilihan Umum)
+    BAWASLU = "bawaslu"  # election supervisory body (Badan Pengawas Pemilu)
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -58,6 +60,8 @@ ROLE_LABEL_ID: dict[Role, str] = {
     Role.POLICE: "Polisi",
     Role.FIRE: "Pemadam Kebakaran",
     Role.BPBD: "BPBD",
+    Role.KPU: "KPU",
+    Role.BAWASLU: "Bawaslu",
     Role.AUDITOR: "Auditor",
     Role.ADMIN: "Admin",
 }
