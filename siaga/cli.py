@@ -99,6 +99,8 @@ def serve(
         "--tls-cert", help="Serve wss:// with this certificate (PEM, with its chain).")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         "--tls-key", help="The certificate's private key (PEM).")] = None,
+    http_port: Annotated[int, typer.Option(
+        help="Port of the HTTP API (OpenAPI docs at /docs); 0 turns it off.")] = 8751,
 ) -> None:
     """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown).
 
@@ -121,9 +123,13 @@ def serve(
     async def main() -> None:
         store = open_store(directory)
         server = Server(the_roster, store, directory, host=host, port=port,
-                        require_auth=not open_network, ssl=tls)
+                        require_auth=not open_network, ssl=tls,
+                        http_port=http_port or None)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
+        if server.http_url:
+            console.print(f"HTTP API: {server.http_url}api/v1 — dokumentasi/docs: "
+                          f"{server.http_url}docs")
         if open_network:
             console.print("[yellow]Jaringan TERBUKA: tanpa pendaftaran perangkat. "
                           "OPEN network: no device enrollment.[/yellow]")

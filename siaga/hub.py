@@ -281,6 +281,14 @@ class Session:
     joined: set[str] = field(default_factory=set)
     strikes: int = 0
     last_not_holder_error: float = float("-inf")
+    #: A session of the HTTP API: it asks and is answered, but is not "on the air" (no
+    #: presence, no voice, nothing pushed to it; a radio of the same device is not displaced).
+    api: bool = False
+
+    @property
+    def on_air(self) -> bool:
+        """Signed in from a radio or console: it receives what is pushed to its member."""
+        return self.member is not None and not self.api
 
 
 @dataclass(slots=True)
@@ -357,11 +365,12 @@ class Hub:
     # ---- connection lifecycle ---------------------------------------------------------------
 
     def connect(self, conn: int, now: float, *, nonce: bytes = b"",
-                peer: str = "") -> list[Output]:
-        """A socket opened; ``nonce`` (fresh random bytes) is what its device must sign."""
+                peer: str = "", api: bool = False) -> list[Output]:
+        """A socket (or, ``api``, an HTTP API sign-in) opened; ``nonce`` (fresh random bytes)
+        is what its device must sign."""
         self.sessions[conn] = Session(conn, _Bucket(CONTROL_BURST, CONTROL_RATE, now),
                                       _Bucket(AUDIO_BURST, AUDIO_RATE, now),
-                                      nonce=nonce, peer=peer)
+                                      nonce=nonce, peer=peer, api=api)
         return [self._send(conn, wire.Challenge(nonce=b64e(nonce),
                                                 auth=self.devices is not None))]
 
@@ -373,7 +382,7 @@ class Hub:
         for tg_id in sorted(session.joined):
             out += self._leave_group(session, self._groups[tg_id], now)
         member = session.member
-        if member is not None:
+        if member is not None and not session.api:
             if self._devices.get((member.id, session.device)) == conn:
                 del self._devices[(member.id, session.device)]
             left = self._member_sessions[member.id] - 1
@@ -516,6 +525,10 @@ class Hub:
             return self._enroll(session, msg, now)
         if session.member is None:
             raise Refused("say hello first", ErrorCode.NOT_AUTHENTICATED)
+        if session.api and isinstance(msg, (wire.Join, wire.Leave, wire.FloorRequest,
+                                            wire.FloorRelease, wire.PublishKeys)):
+            raise Refused("voice and key publishing go over the radio protocol, not the "
+                          "HTTP API", ErrorCode.NOT_ALLOWED)
         if isinstance(msg, wire.Join):
             return self._join(session, self._member_group(session, msg.talkgroup), msg.ref, now)
         if isinstance(msg, wire.Leave):
@@ -564,6 +577,8 @@ class Hub:
             refused = self._check_login(session, msg, now)
             if refused is not None:
                 return self._login_failed(session, msg, refused.code, refused.message, now)
+        if session.api:
+            return self._api_hello(session, member, msg, now)
         out: list[Output] = []
         other = self._devices.get((member.id, msg.device))
         if other is not None:
@@ -581,21 +596,34 @@ class Hub:
         self._member_sessions[member.id] = count + 1
         if not count:
             self._presence_changed(member.id, True, now)
-        groups = [wire.TalkgroupInfo(id=tg.id, number=tg.number, name=tg.name,
-                                     can_transmit=tg.can_transmit(member.id))
-                  for tg in self.roster.talkgroups_of(member.id)]
-        statuses = [wire.StatusInfo(code=s.code, text_id=s.text_id, text_en=s.text_en)
-                    for s in self.roster.status_codes.values()]
-        out.append(self._send(session.conn, wire.Welcome(
-            v=wire.PROTOCOL_VERSION, session=next(self._session_ids),
-            member=self._member_info(member), talkgroups=groups, server_time=now,
-            status_codes=statuses, ref=msg.ref)))
+        out.append(self._send(session.conn, self._welcome(member, msg.ref, now)))
         out.append(LoadMessages(session.conn, member.id))
         for group in self._groups.values():
             if group.floor.emergency and member.id in group.tg.members:
                 out.append(self._send(session.conn, wire.Emergency(
                     talkgroup=group.tg.id, member=group.emergency_member, active=True)))
         return out
+
+    def _api_hello(self, session: Session, member: Member, msg: wire.Hello,
+                   now: float) -> list[Output]:
+        """An HTTP API sign-in: same checks as a radio's, but it goes on no air."""
+        session.member, session.device = member, msg.device
+        out: list[Output] = []
+        if self.devices is not None:
+            out.append(Audit("login", now, actor=msg.device, subject=member.id,
+                             detail={"peer": session.peer, "via": "http"}))
+        out.append(self._send(session.conn, self._welcome(member, msg.ref, now)))
+        return out
+
+    def _welcome(self, member: Member, ref: int | None, now: float) -> wire.Welcome:
+        groups = [wire.TalkgroupInfo(id=tg.id, number=tg.number, name=tg.name,
+                                     can_transmit=tg.can_transmit(member.id))
+                  for tg in self.roster.talkgroups_of(member.id)]
+        statuses = [wire.StatusInfo(code=s.code, text_id=s.text_id, text_en=s.text_en)
+                    for s in self.roster.status_codes.values()]
+        return wire.Welcome(v=wire.PROTOCOL_VERSION, session=next(self._session_ids),
+                            member=self._member_info(member), talkgroups=groups,
+                            server_time=now, status_codes=statuses, ref=ref)
 
     def _check_login(self, session: Session, msg: wire.Hello, now: float) -> Refused | None:
         """Why this signed hello may not sign in, or None if it may."""
@@ -703,7 +731,7 @@ class Hub:
         if before is not None and before.revoked == record.revoked:
             return []
         admins = tuple(c for c, s in self.sessions.items()
-                       if s.member is not None and s.member.role is Role.ADMIN)
+                       if s.on_air and s.member is not None and s.member.role is Role.ADMIN)
         if not admins:
             return []
         groups = [tg.id for tg in self.roster.talkgroups_of(record.member)]
@@ -852,7 +880,7 @@ class Hub:
     def _conns_of(self, members: AbstractSet[str]) -> tuple[int, ...]:
         """The signed-in connections of these members (all their devices)."""
         return tuple(c for c, s in self.sessions.items()
-                     if s.member is not None and s.member.id in members)
+                     if s.on_air and s.member is not None and s.member.id in members)
 
     @staticmethod
     def _order_msg(order: Order, repeat: int = 0) -> wire.OrderMsg:
@@ -1036,7 +1064,7 @@ class Hub:
         """Send sealed keys to the sessions of their devices (only ``conn``, if given)."""
         by_device: dict[str, list[int]] = {}
         for c, s in self.sessions.items():
-            if s.member is not None and (conn is None or c == conn):
+            if s.on_air and (conn is None or c == conn):
                 by_device.setdefault(s.device, []).append(c)
         out: list[Output] = []
         for k in keys:
@@ -1244,7 +1272,7 @@ class Hub:
         return Send((conn,), wire.encode(msg))
 
     def _broadcast(self, msg: msgspec.Struct) -> Send:
-        return Send(tuple(c for c, s in self.sessions.items() if s.member is not None),
+        return Send(tuple(c for c, s in self.sessions.items() if s.on_air),
                     wire.encode(msg))
 
     def error_to(self, conn: int, exc: SiagaError, ref: int | None = None) -> Output:

@@ -150,7 +150,7 @@ class ServerProcess:
     async def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "siaga", "serve", "--open", "--port", str(self.port),
-             "--data-dir", str(self.data), "--loop", "asyncio"],
+             "--data-dir", str(self.data), "--loop", "asyncio", "--http-port", "0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

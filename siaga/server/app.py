@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from uvicorn import Server as uvicorn_Server
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
@@ -28,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import wire
+from ..api.gateway import Gateway
 from ..errors import ProtocolError, SiagaError
 from ..hub import (
     Audit,
@@ -80,7 +82,8 @@ class Server:
                  host: str = "127.0.0.1", port: int = 8750,
                  clock: Callable[[], float] = time.time,
                  require_auth: bool = False,
-                 ssl: ssl_module.SSLContext | None = None) -> None:
+                 ssl: ssl_module.SSLContext | None = None,
+                 http_port: int | None = None) -> None:
         self.registry = DeviceRegistry(store.engine) if require_auth else None
         self.hub = Hub(roster, DeviceDirectory() if require_auth else None)
         self.recorder = Recorder(store, data_dir)
@@ -104,6 +107,10 @@ class Server:
         self.rollcalls = RollcallStore(store.engine)
         self.positions = PositionStore(store.engine)
         self.order_store = OrderStore(store.engine)
+        self.gateway = Gateway(self.hub, self._apply, clock)
+        self.http_port = http_port  # None: no HTTP API
+        self._http_server: Any = None
+        self._http_task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -136,6 +143,8 @@ class Server:
         )
         sock = next(iter(self._ws.sockets))
         self.port = sock.getsockname()[1]
+        if self.http_port is not None:
+            await self._start_http()
         roster = self.hub.roster.fingerprint()
         previous = await asyncio.to_thread(self._last_roster)
         events = [Audit("server_started", self._clock(), detail={
@@ -148,8 +157,45 @@ class Server:
         self._apply(events)
         log.info("serving %s on %s", self.hub.roster.network, self.url)
 
+    @property
+    def http_url(self) -> str | None:
+        if self.http_port is None:
+            return None
+        scheme = "https" if self.ssl is not None else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.http_port}/"
+
+    async def _start_http(self) -> None:
+        """The HTTP API on its own port, in this event loop (it shares the hub)."""
+        import socket
+
+        import uvicorn
+
+        from ..api import create_app
+
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.http_port or 0))
+        self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(create_app(self), log_level="warning", lifespan="off",
+                                access_log=False, ws="none")
+        config.load()
+        config.ssl = self.ssl  # the same certificate as the radio port
+        http = _EmbeddedHttp(config)
+        self._http_server = http
+        self._http_task = asyncio.get_running_loop().create_task(http.serve(sockets=[sock]))
+        while not http.started and not self._http_task.done():
+            await asyncio.sleep(0.01)
+        if self._http_task.done():
+            self._http_task.result()  # raises what stopped it
+
     async def close(self) -> None:
         """Stop gracefully: end transmissions, finish recordings, then close connections."""
+        if self._http_server is not None and self._http_task is not None:
+            self._http_server.should_exit = True
+            await asyncio.gather(self._http_task, return_exceptions=True)
+        self.gateway.close()
         self._apply(self.hub.shutdown(self._clock()))
         if self._timer:
             self._timer.cancel()
@@ -246,6 +292,8 @@ class Server:
                     ws = conns.get(out.to[0])
                     if ws is not None:
                         broadcast((ws,), out.text)
+                    elif self.gateway.owns(out.to[0]):
+                        self.gateway.deliver(out.to[0], out.text)
                 elif out.to:
                     broadcast([conns[c] for c in out.to if c in conns], out.text)
             elif isinstance(out, RecordStart):
@@ -284,6 +332,8 @@ class Server:
         ws = self._conns.get(conn)
         if ws is not None:
             self._spawn(ws.close(code, reason))
+        elif self.gateway.owns(conn):
+            self.gateway.closed(conn)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -436,14 +486,23 @@ class Server:
         self._rearm()
 
 
+class _EmbeddedHttp(uvicorn_Server):
+    """uvicorn inside Siaga's own process: Siaga, not uvicorn, handles the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def running_server(roster: Roster, store: Store, data_dir: Path, *,
                          host: str = "127.0.0.1", port: int = 0,
                          require_auth: bool = False,
-                         ssl: ssl_module.SSLContext | None = None) -> AsyncIterator[Server]:
+                         ssl: ssl_module.SSLContext | None = None,
+                         http_port: int | None = None) -> AsyncIterator[Server]:
     """Start a server for the duration of a ``with`` block (tests, demo, benchmarks)."""
     server = Server(roster, store, data_dir, host=host, port=port, require_auth=require_auth,
-                    ssl=ssl)
+                    ssl=ssl, http_port=http_port)
     await server.start()
     try:
         yield server

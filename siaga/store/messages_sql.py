@@ -105,6 +105,21 @@ class MessageStore:
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read messages for {member}: {exc}") from exc
 
+    def recent(self, talkgroups: list[str], since: float = 0.0,
+               limit: int = 100) -> list[StoredMessage]:
+        """Messages of these talkgroups sent after ``since``, oldest first (a reader's
+        history; delivery rows are not touched: showing is the client's receipt to send)."""
+        stmt = (select(_MSG).where(_MSG.c.talkgroup.in_(talkgroups), _MSG.c.sent_at > since)
+                .order_by(_MSG.c.seq.desc()).limit(limit))
+        with self._lock:
+            try:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(stmt).all()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot read messages: {exc}") from exc
+        return [StoredMessage(r.id, r.talkgroup, r.sender, r.sender_device, r.sent_at, r.text,
+                              r.status, r.sealed, r.epoch) for r in reversed(rows)]
+
     def mark(self, message_id: str, member: str, state: str, at: float) -> str | None:
         """Record a receipt; returns the message's sender, or None when nothing changed
         (unknown message, not a recipient, or already in that state)."""
