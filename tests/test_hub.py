@@ -9,18 +9,20 @@ import pytest
 from siaga import wire
 from siaga.errors import ErrorCode
 from siaga.hub import (
-    CLOSE_GOING_AWAY,
-    CLOSE_POLICY,
-    CLOSE_PROTOCOL_ERROR,
-    CONTROL_BURST,
-    MAX_STRIKES,
-    PRESENCE_BATCH,
     Close,
     Hub,
     Output,
     RecordEnd,
     RecordStart,
     Send,
+)
+from siaga.hub.state import (
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    CLOSE_PROTOCOL_ERROR,
+    CONTROL_BURST,
+    MAX_STRIKES,
+    PRESENCE_BATCH,
 )
 from siaga.roster import Roster
 

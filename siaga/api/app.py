@@ -221,7 +221,7 @@ def create_app(server: Server) -> FastAPI:
                           ErrorCode.NOT_MEMBER)
         found = await read(server.messages.recent, [talkgroup] if talkgroup else mine,
                            since, limit)
-        return _json([server.hub._message(m) for m in found])
+        return _json([server.hub.message_of(m) for m in found])
 
     @app.post(f"{PREFIX}/receipts", tags=["messages"], **docs(wire.Receipt, Accepted, 202))
     async def receipt(request: Request, s: Session) -> Response:
@@ -254,7 +254,7 @@ def create_app(server: Server) -> FastAPI:
             raise Refused(f"talkgroup: {talkgroup!r} is not one of yours",
                           ErrorCode.NOT_MEMBER)
         found = await read(server.rollcalls.history, talkgroup, limit * 4)
-        boards = [server.hub._board(rc, rc.closed_at or rc.deadline)
+        boards = [server.hub.board_of(rc, rc.closed_at or rc.deadline)
                   for rc in found if rc.talkgroup in mine]
         return _json(boards[:limit])
 
