@@ -392,6 +392,7 @@ from siaga.store import audit_sql as _audit_sql  # noqa: E402, F401
 from siaga.store import identity_sql as _identity_sql  # noqa: E402, F401
 from siaga.store import keys_sql as _keys_sql  # noqa: E402, F401
 from siaga.store import messages_sql as _messages_sql  # noqa: E402, F401
+from siaga.store import ops_sql as _ops_sql  # noqa: E402, F401
 from siaga.store import orders_sql as _orders_sql  # noqa: E402, F401
 from siaga.store import positions_sql as _positions_sql  # noqa: E402, F401
 from siaga.store import rollcall_sql as _rollcall_sql  # noqa: E402, F401
