@@ -398,7 +398,10 @@ async def _radio(server: str, identity: Path | None, member: str | None) -> Any:
 
 @msg_app.command("send")
 def msg_send(
-    talkgroup: Annotated[str, typer.Option("--talkgroup", "-t", help="Talkgroup id.")],
+    talkgroup: Annotated[str | None, typer.Option("--talkgroup", "-t", help="Talkgroup id.")
+                         ] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="A member id, for a direct (one-to-one) message.")] = None,
     text: Annotated[str | None, typer.Option(help="Free text (at most 1000 characters).")
                     ] = None,
     status: Annotated[str | None, typer.Option(
@@ -407,16 +410,23 @@ def msg_send(
     identity: IdentityOpt = None,
     member: AsMember = None,
 ) -> None:
-    """Kirim pesan ke talkgroup. Send a message; returns once the server has stored it."""
+    """Kirim pesan ke talkgroup atau ke satu orang. Send a message to a talkgroup (-t) or to
+    one member (--to); returns once the server has stored it."""
     if (text is None) == (status is None):
         raise typer.BadParameter("give --text or --status")
+    if (talkgroup is None) == (to is None):
+        raise typer.BadParameter("give --talkgroup or --to")
 
     async def main() -> None:
         radio = await _radio(server, identity, member)
         try:
-            if radio.keyring is not None:
-                await radio.key_ready(talkgroup)
-            accepted = await radio.send_message(talkgroup, text=text, status=status)
+            if to is not None:
+                accepted = await radio.send_direct(to, text=text, status=status)
+            else:
+                assert talkgroup is not None
+                if radio.keyring is not None:
+                    await radio.key_ready(talkgroup)
+                accepted = await radio.send_message(talkgroup, text=text, status=status)
         finally:
             await radio.close()
         sealed = "tersegel/sealed" if radio.keyring is not None else "tidak tersegel/not sealed"
@@ -449,7 +459,8 @@ def msg_inbox(
                 how = ("tersegel, terverifikasi/sealed, verified" if m.verified else
                        f"TIDAK terbuka/NOT opened: {m.problem}" if m.sealed else
                        "tidak tersegel/not sealed")
-                table.add_row(when, m.talkgroup, m.sender, body or "", how)
+                where = m.talkgroup or "(langsung/direct)"
+                table.add_row(when, where, m.sender, body or "", how)
                 if read:
                     await radio.mark_read(m.id)
             console.print(table)

@@ -45,6 +45,7 @@ GROUP_KEY: Final = "siaga/v1/group-key"
 KEY_GRANT: Final = "siaga/v1/key-grant"
 MESSAGE: Final = "siaga/v1/message"
 MESSAGE_KEY: Final = "siaga/v1/message-key"
+DIRECT: Final = "siaga/v1/direct"
 AUDIO: Final = "siaga/v1/audio"
 
 # ---- sizes ---------------------------------------------------------------------------------
@@ -364,6 +365,29 @@ def open_message(gk: GroupKey, message_id: str, sender: DevicePublic, blob: byte
     return payload
 
 
+def _direct_parts(message_id: str, sender_device: str,
+                  recipient_device: str) -> tuple[bytes, ...]:
+    return (message_id.encode(), sender_device.encode(), recipient_device.encode())
+
+
+def seal_direct(message_id: str, sender: DeviceKeys, recipient: DevicePublic,
+                payload: bytes) -> bytes:
+    """A one-to-one message for one of the recipient's devices: signed by the sender, then
+    sealed to that device (:func:`seal_to`). Id, sender and recipient devices are bound in, so
+    the server can neither redirect a copy to another device nor re-attribute it."""
+    parts = _direct_parts(message_id, sender.public.device_id, recipient.device_id)
+    signature = sender.sign(DIRECT, *parts, payload)
+    return seal_to(recipient, signature + payload, _frame(DIRECT, parts))
+
+
+def open_direct(keys: DeviceKeys, message_id: str, sender: DevicePublic, blob: bytes) -> bytes:
+    parts = _direct_parts(message_id, sender.device_id, keys.public.device_id)
+    plain = open_sealed(keys, blob, _frame(DIRECT, parts))
+    signature, payload = plain[:SIGNATURE_SIZE], plain[SIGNATURE_SIZE:]
+    sender.verify(signature, DIRECT, *parts, payload)
+    return payload
+
+
 def open_group_key(keys: DeviceKeys, talkgroup: str, epoch: int, blob: bytes) -> GroupKey:
     secret = open_sealed(keys, blob, group_key_context(talkgroup, epoch))
     if len(secret) != KEY_SIZE:
@@ -585,11 +609,13 @@ __all__ = [
     "login_parts",
     "make_envelope",
     "new_nonce",
+    "open_direct",
     "open_envelope",
     "open_group_key",
     "open_message",
     "open_sealed",
     "peek_envelope",
+    "seal_direct",
     "seal_group_key",
     "seal_message",
     "seal_to",

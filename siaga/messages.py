@@ -25,6 +25,10 @@ class StoredMessage:
     status: str | None = None
     sealed: str | None = None
     epoch: int = 0
+    #: A direct message: its one recipient (``talkgroup`` is then empty) and its content
+    #: sealed per recipient device, as ``(device, sealed)`` pairs.
+    to: str | None = None
+    sealed_for: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

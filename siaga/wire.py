@@ -194,9 +194,11 @@ class EmergencyClear(_Msg, tag="emergency_clear"):
 
 
 class DirectoryRequest(_Msg, tag="directory_request"):
-    """Ask for the enrolled devices of a talkgroup's members (to seal keys or verify talkers)."""
+    """Ask for the enrolled devices of a talkgroup's members (to seal keys or verify talkers),
+    or of one ``member`` (to seal a direct message or check its sender)."""
 
-    talkgroup: Ident
+    talkgroup: Ident = ""
+    member: Ident | None = None
     ref: Ref | None = None
 
 
@@ -223,15 +225,31 @@ MessageId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 MAX_TEXT: Final = 1000
 
 
+class SealedFor(msgspec.Struct, forbid_unknown_fields=True):
+    """A direct message's content sealed to one of the recipient's devices."""
+
+    device: Ident
+    sealed: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]*$", max_length=1800)]
+
+
+#: A direct message is sealed to at most this many devices of its recipient.
+MAX_DIRECT_DEVICES: Final = 4
+
+
 class MessageSend(_Msg, tag="message_send"):
-    """A text or status message to a talkgroup; ``id`` is chosen by the sender (a retry with
-    the same id is stored once). On a closed network the content travels only ``sealed``."""
+    """A text or status message to a ``talkgroup``, or directly ``to`` one member; ``id`` is
+    chosen by the sender (a retry with the same id is stored once). On a closed network the
+    content travels only sealed: ``sealed`` under the talkgroup key, or, for a direct
+    message, ``sealed_for`` each of the recipient's devices."""
 
     id: MessageId
-    talkgroup: Ident
+    talkgroup: Ident | None = None
+    to: Ident | None = None
     text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT)] | None = None
     status: Ident | None = None
     sealed: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]*$", max_length=4096)] | None = None
+    sealed_for: Annotated[list[SealedFor],
+                          msgspec.Meta(min_length=1, max_length=MAX_DIRECT_DEVICES)] | None = None
     epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] = 0
     ref: Ref | None = None
 
@@ -348,9 +366,10 @@ class DeviceInfo(msgspec.Struct, omit_defaults=True):
 
 
 class Directory(_Out, tag="directory"):
-    talkgroup: str
+    talkgroup: str  # empty when one ``member``'s devices were asked for
     devices: list[DeviceInfo]
     epoch: int = 0  # the talkgroup's newest key epoch (0: no key yet)
+    member: str | None = None
     ref: Ref | None = None
 
 
@@ -386,6 +405,9 @@ class MessageAccepted(_Out, tag="message_accepted"):
 
 
 class Message(_Out, tag="message"):
+    """A message for this member: on a ``talkgroup``, or (``talkgroup`` empty) sent ``to``
+    this member directly."""
+
     id: str
     talkgroup: str
     sender: str
@@ -395,6 +417,8 @@ class Message(_Out, tag="message"):
     status: str | None = None
     sealed: str | None = None
     epoch: int = 0
+    to: str | None = None
+    sealed_for: list[SealedFor] | None = None
 
 
 class ReceiptUpdate(_Out, tag="receipt_update"):
@@ -723,6 +747,7 @@ __all__ = [
     "RollcallBoard",
     "RollcallEntry",
     "RollcallStart",
+    "SealedFor",
     "SealedKeyInfo",
     "ServerMessage",
     "StatusInfo",

@@ -174,6 +174,16 @@ def test_msg_send_and_inbox(threaded_server: tuple[Server, Path],
     assert main(["msg", "send", "-t", "komando", "--status", "pesta", "--as", "gubernur",
                  "--server", url]) == 1
     assert main(["msg", "send", "-t", "komando", "--as", "gubernur", "--server", url]) == 2
+    # One to one: only the bupati of Muaro Jambi sees it, marked direct.
+    assert main(["msg", "send", "--to", "bupati-muarojambi", "--text", "Telepon saya",
+                 "--as", "gubernur", "--server", url]) == 0
+    assert "1 penerima/recipients" in capsys.readouterr().out
+    assert main(["msg", "inbox", "--as", "bupati-muarojambi", "--server", url,
+                 "--wait", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "Telepon saya" in out and "langsung/direct" in out
+    assert main(["msg", "send", "-t", "komando", "--to", "gubernur", "--text", "x",
+                 "--as", "bupati-tebo", "--server", url]) == 2
 
 
 def test_alert_evacuation_is_signed_valid_and_in_the_feed(

@@ -29,10 +29,12 @@ from siaga.crypto import (
     b64e,
     fingerprint,
     make_envelope,
+    open_direct,
     open_envelope,
     open_group_key,
     open_sealed,
     peek_envelope,
+    seal_direct,
     seal_group_key,
     seal_to,
     stream_key,
@@ -665,3 +667,17 @@ def test_whole_receive_path() -> None:
 def test_exports_exist() -> None:
     for name in crypto.__all__:
         assert hasattr(crypto, name), name
+
+
+def test_direct_message_opens_only_for_its_device_from_its_sender() -> None:
+    blob = seal_direct("msg-000001", ALICE, BOB.public, b"Hubungi saya")
+    assert open_direct(BOB, "msg-000001", ALICE.public, blob) == b"Hubungi saya"
+    for keys, mid, sender in ((MALLORY, "msg-000001", ALICE.public),  # another device
+                              (BOB, "msg-000002", ALICE.public),  # another id
+                              (BOB, "msg-000001", MALLORY.public)):  # claimed by another
+        with pytest.raises(CryptoError):
+            open_direct(keys, mid, sender, blob)
+    # Mallory cannot forge Alice's message to Bob: she can seal, but not sign as Alice.
+    forged = seal_direct("msg-000001", MALLORY, BOB.public, b"Evakuasi palsu")
+    with pytest.raises(CryptoError):
+        open_direct(BOB, "msg-000001", ALICE.public, forged)

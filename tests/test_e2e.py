@@ -389,3 +389,51 @@ async def test_plaintext_frames_are_dropped_from_a_sealed_transmission(
     heard = await heard_one(bupati, "komando")
     assert [f.payload for _, f in heard.frames] == [opus_packets[1]]
     assert closed_server.hub.stats.dropped_bad >= 1
+
+
+async def test_direct_messages_are_sealed_to_the_recipients_devices(
+        radios: dict[str, Client], enroll: Enroll, closed_server: Server, store: Store) -> None:
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    accepted = await gov.send_direct("bupati-kerinci", text="Hubungi saya segera")
+    assert accepted.recipients == 1
+    await until(lambda: accepted.id in bupati.inbox and bupati.inbox[accepted.id].verified)
+    got = bupati.inbox[accepted.id]
+    assert (got.text, got.to, got.talkgroup, got.sender) == (
+        "Hubungi saya segera", "bupati-kerinci", "", "gubernur")
+    # Not on any talkgroup: the auditor (in every talkgroup's key list) did not get it.
+    await asyncio.sleep(0.1)
+    assert accepted.id not in radios["auditor"].inbox
+    # The server keeps only ciphertext.
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT text, sealed_for FROM messages WHERE id = ?",
+                                   (accepted.id,)).one()
+    assert row[0] is None and "Hubungi" not in row[1]
+    # Offline: the bupati's HT is off; a second one, enrolled now, gets it at sign-in.
+    second = await enroll("bupati-kerinci")
+    await bupati.close()
+    later = await gov.send_direct("bupati-kerinci", status="butuh_bantuan")
+    ht = await Client.connect(closed_server.url, identity=second)
+    try:
+        await until(lambda: later.id in ht.inbox and ht.inbox[later.id].verified)
+        assert ht.inbox[later.id].status == "butuh_bantuan"
+    finally:
+        await ht.close()
+
+
+async def test_direct_message_refusals(radios: dict[str, Client], enroll: Enroll) -> None:
+    gov = radios["gubernur"]
+    tebo = await enroll("bupati-tebo")
+    cases = [
+        (wire.MessageSend(id="direct-001", to="bupati-kerinci", text="plain"), "not_allowed"),
+        (wire.MessageSend(id="direct-002", to="bupati-kerinci", sealed_for=[
+            wire.SealedFor(device=tebo.device_id, sealed="AAAA")]), "not_member"),
+        (wire.MessageSend(id="direct-003", to="nobody", text="x"), "invalid_field"),
+        (wire.MessageSend(id="direct-004", to="gubernur", text="x"), "invalid_field"),
+        (wire.MessageSend(id="direct-005", to="bupati-kerinci", talkgroup="komando",
+                          text="x"), "bad_message"),
+        (wire.MessageSend(id="direct-006", to="bupati-kerinci", sealed="AAAA"), "bad_message"),
+    ]
+    for msg, code in cases:
+        with pytest.raises(Refused) as refused:
+            await gov._request(msg, expect=wire.MessageAccepted)
+        assert refused.value.code == code, msg

@@ -121,7 +121,7 @@ def test_migration_0009_up_and_down_on_a_fresh_file(tmp_path: Path) -> None:
         with engine.connect() as conn:
             assert not inspect(conn).has_table("tps_reports")
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "head")
+            command.upgrade(alembic_config(conn), "0009")
         with engine.connect() as conn:
             insp = inspect(conn)
             assert {ix["name"]: ix["column_names"]

@@ -300,7 +300,7 @@ def test_reopening_data_dir_keeps_data(tmp_path: Path) -> None:
         assert row_count(second) == 1
         with as_sql(second).engine.connect() as conn:
             version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert version == [("0009",)]
+        assert version == [("0010",)]
     finally:
         second.close()
 

@@ -204,8 +204,9 @@ def create_app(server: Server) -> FastAPI:
     @app.post(f"{PREFIX}/messages", tags=["messages"],
               **docs(wire.MessageSend, wire.MessageAccepted, 201))
     async def message_send(request: Request, s: Session) -> Response:
-        """A text or status message to a talkgroup (sealed on a closed network); answered
-        once stored, so it is never lost after this."""
+        """A text or status message to a ``talkgroup``, or ``to`` one member (sealed on a
+        closed network: ``sealed``, or ``sealed_for`` each recipient device); answered once
+        stored, so it is never lost after this."""
         msg = await body(request, wire.MessageSend)
         return _json(await gateway.ask(s, msg, wire.MessageAccepted), 201)
 
@@ -214,13 +215,14 @@ def create_app(server: Server) -> FastAPI:
                        talkgroup: Annotated[str | None, Query(max_length=64)] = None,
                        since: Annotated[float, Query(ge=0)] = 0.0,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
-        """Messages of this member's talkgroups (or one of them), oldest first."""
+        """Messages of this member's talkgroups (or one of them) and, without ``talkgroup``,
+        its direct messages both ways; oldest first."""
         mine = talkgroups(s)
         if talkgroup is not None and talkgroup not in mine:
             raise Refused(f"talkgroup: {talkgroup!r} is not one of yours",
                           ErrorCode.NOT_MEMBER)
         found = await read(server.messages.recent, [talkgroup] if talkgroup else mine,
-                           since, limit)
+                           since, limit, None if talkgroup else welcome(s).member.id)
         return _json([server.hub.message_of(m) for m in found])
 
     @app.post(f"{PREFIX}/receipts", tags=["messages"], **docs(wire.Receipt, Accepted, 202))

@@ -43,7 +43,9 @@ from ..crypto import (
     StreamCipher,
     b64d,
     b64e,
+    open_direct,
     open_message,
+    seal_direct,
     seal_group_key,
     seal_message,
     sign_enroll,
@@ -165,6 +167,7 @@ class ReceivedMessage:
     epoch: int = 0
     blob: str | None = None  # the sealed form, kept until it opens
     problem: str | None = None
+    to: str | None = None  # a direct message (then ``talkgroup`` is empty)
 
 
 class Transmission:
@@ -391,9 +394,12 @@ class Client:
             await self.refresh_directory(talkgroup)
         return joined
 
-    async def refresh_directory(self, talkgroup: str) -> wire.Directory:
-        """Learn the devices of a talkgroup's members, to verify who is talking."""
-        directory = await self._request(wire.DirectoryRequest(talkgroup=talkgroup),
+    async def refresh_directory(self, talkgroup: str = "", *,
+                                member: str | None = None) -> wire.Directory:
+        """Learn the devices of a talkgroup's members (or of one ``member``), to verify who is
+        talking or writing, and to seal to them."""
+        directory = await self._request(wire.DirectoryRequest(talkgroup=talkgroup,
+                                                              member=member),
                                         expect=wire.Directory)
         if self.keyring is not None:
             self.keyring.update_directory(directory)
@@ -428,14 +434,7 @@ class Client:
         """Send a text or a canned status to a talkgroup; returns once the server has stored
         it. Sealed end to end whenever this device holds the talkgroup's key. Retrying with
         the same ``message_id`` never delivers it twice."""
-        if (text is None) == (status is None):
-            raise LocalProtocolError("give text or status")
-        if text is not None and len(text) > wire.MAX_TEXT:
-            raise Refused(f"text: {len(text)} characters, at most {wire.MAX_TEXT}",
-                          ErrorCode.BAD_MESSAGE)
-        known = {s.code for s in self.welcome.status_codes} if self.welcome else set()
-        if status is not None and known and status not in known:
-            raise Refused(f"status: unknown code {status!r}", ErrorCode.BAD_MESSAGE)
+        self._check_content(text, status)
         mid = message_id or secrets.token_urlsafe(12)
         gk = self.keyring.latest(talkgroup) if self.keyring else None
         if self.keyring is not None and gk is None:
@@ -449,6 +448,42 @@ class Client:
         else:
             msg = wire.MessageSend(id=mid, talkgroup=talkgroup, text=text, status=status)
         return await self._request(msg, expect=wire.MessageAccepted, timeout=timeout)
+
+    async def send_direct(self, to: str, *, text: str | None = None,
+                          status: str | None = None, message_id: str | None = None,
+                          timeout: float = 10.0) -> wire.MessageAccepted:
+        """Send a text or a canned status to one member; returns once the server has stored
+        it. On a closed network it is sealed to each of that member's enrolled devices, so
+        only they can read it; with none enrolled it cannot be sent."""
+        self._check_content(text, status)
+        mid = message_id or secrets.token_urlsafe(12)
+        if self.keyring is None:
+            msg = wire.MessageSend(id=mid, to=to, text=text, status=status)
+            return await self._request(msg, expect=wire.MessageAccepted, timeout=timeout)
+        directory = await self.refresh_directory(member=to)
+        devices = directory.devices[:wire.MAX_DIRECT_DEVICES]
+        if not devices:
+            raise Refused(f"{to} has no enrolled device to seal to", ErrorCode.NOT_ALLOWED)
+        payload = msgspec.json.encode({"text": text, "status": status})
+        sealed_for = []
+        for d in devices:
+            entry = self.keyring.directory.get(d.device)
+            if entry is None:
+                continue  # malformed keys in the directory: nothing to seal to
+            sealed_for.append(wire.SealedFor(device=d.device, sealed=b64e(
+                seal_direct(mid, self.keyring.keys, entry[1], payload))))
+        msg = wire.MessageSend(id=mid, to=to, sealed_for=sealed_for)
+        return await self._request(msg, expect=wire.MessageAccepted, timeout=timeout)
+
+    def _check_content(self, text: str | None, status: str | None) -> None:
+        if (text is None) == (status is None):
+            raise LocalProtocolError("give text or status")
+        if text is not None and len(text) > wire.MAX_TEXT:
+            raise Refused(f"text: {len(text)} characters, at most {wire.MAX_TEXT}",
+                          ErrorCode.BAD_MESSAGE)
+        known = {s.code for s in self.welcome.status_codes} if self.welcome else set()
+        if status is not None and known and status not in known:
+            raise Refused(f"status: unknown code {status!r}", ErrorCode.BAD_MESSAGE)
 
     async def key_ready(self, talkgroup: str, timeout: float = 10.0) -> GroupKey:
         """Wait until this device holds an end-to-end key for ``talkgroup`` (keys arrive just
@@ -529,10 +564,15 @@ class Client:
 
     def _on_message(self, msg: wire.Message, now: float) -> None:
         if msg.id not in self.inbox:
+            blob = msg.sealed
+            if msg.sealed_for is not None:  # direct: the copy sealed to this very device
+                mine = self.keyring.device_id if self.keyring else ""
+                blob = next((s.sealed for s in msg.sealed_for if s.device == mine), "")
             self.inbox[msg.id] = ReceivedMessage(
                 msg.id, msg.talkgroup, msg.sender, msg.sender_device, msg.sent_at, now,
-                text=msg.text, status=msg.status, sealed=msg.sealed is not None,
-                epoch=msg.epoch, blob=msg.sealed)
+                text=msg.text, status=msg.status,
+                sealed=msg.sealed is not None or msg.sealed_for is not None,
+                epoch=msg.epoch, blob=blob, to=msg.to)
             self._open_message(self.inbox[msg.id])
         # Acknowledge every copy: a lost receipt means the server sends it again.
         self._spawn(self._send(wire.Receipt(id=msg.id, state="delivered")))
@@ -542,6 +582,9 @@ class Client:
             return
         if self.keyring is None:
             m.problem = "sealed, and this device holds no keys"
+            return
+        if m.to is not None:
+            self._open_direct(m)
             return
         gk = self.keyring.group_keys.get((m.talkgroup, m.epoch))
         sender = self.keyring.directory.get(m.sender_device)
@@ -554,6 +597,31 @@ class Client:
         member, public = sender
         try:
             payload = msgspec.json.decode(open_message(gk, m.id, public, b64d(m.blob)))
+        except (CryptoError, msgspec.DecodeError):
+            m.problem = "does not open or is not signed by its sender"
+            return
+        if member != m.sender:
+            m.problem = "sealed by another member than the server claims"
+            return
+        m.text, m.status = payload.get("text"), payload.get("status")
+        m.verified, m.blob, m.problem = True, None, None
+
+    def _open_direct(self, m: ReceivedMessage) -> None:
+        assert self.keyring is not None and m.blob is not None
+        if not m.blob:
+            m.problem = "not sealed to this device (enrolled after it was sent?)"
+            return
+        sender = self.keyring.directory.get(m.sender_device)
+        if sender is None:
+            m.problem = "waiting for the sender's device"
+            if "@" + m.sender not in self._refreshing:
+                self._refreshing.add("@" + m.sender)
+                self._spawn(self._refresh_quietly("", member=m.sender))
+            return
+        member, public = sender
+        try:
+            payload = msgspec.json.decode(open_direct(self.keyring.keys, m.id, public,
+                                                      b64d(m.blob)))
         except (CryptoError, msgspec.DecodeError):
             m.problem = "does not open or is not signed by its sender"
             return
@@ -811,13 +879,13 @@ class Client:
             if exc.code is not ErrorCode.REPLAYED:
                 self._pending_starts[start.stream] = start  # a key may still arrive
 
-    async def _refresh_quietly(self, talkgroup: str) -> None:
+    async def _refresh_quietly(self, talkgroup: str, member: str | None = None) -> None:
         try:
-            await self.refresh_directory(talkgroup)
+            await self.refresh_directory(talkgroup, member=member)
         except (Refused, ConnectionError, LocalProtocolError, TimeoutError) as exc:
-            log.warning("cannot refresh the directory of %s: %s", talkgroup, exc)
+            log.warning("cannot refresh the directory of %s: %s", talkgroup or member, exc)
         finally:
-            self._refreshing.discard(talkgroup)
+            self._refreshing.discard(talkgroup if member is None else "@" + member)
 
     def _retry_receivers(self) -> None:
         for m in [*self.inbox.values(), *(c for _, c in self.orders.values())]:

@@ -23,7 +23,7 @@ from ..identity import (
 )
 from ..orders import OrderBook
 from ..rollcall import RollCall
-from ..roster import Member, Roster, Talkgroup
+from ..roster import Member, Role, Roster, Talkgroup
 from .outputs import (
     Close,
     Output,
@@ -95,6 +95,21 @@ class HubBase:
             raise Refused(f"{session.member.name} is not a member of {group.tg.name}",
                           ErrorCode.NOT_MEMBER)
         return group
+
+    def _direct_peer(self, member: Member, peer_id: str) -> Member:
+        """The member ``peer_id``, if ``member`` may deal with it one to one: they share a
+        talkgroup (admins and auditors, who keep the network, reach anyone)."""
+        peer = self.roster.members.get(peer_id)
+        if peer is None:
+            raise Refused(f"to: no member {peer_id!r} on this network", ErrorCode.INVALID_FIELD)
+        if peer.id == member.id:
+            raise Refused("to: that is you", ErrorCode.INVALID_FIELD)
+        if member.role not in (Role.ADMIN, Role.AUDITOR) and not any(
+                member.id in tg.members and peer.id in tg.members
+                for tg in self.roster.talkgroups.values()):
+            raise Refused(f"{member.name} shares no talkgroup with {peer.name}",
+                          ErrorCode.NOT_MEMBER)
+        return peer
 
     def _joined_group(self, session: Session, tg_id: str) -> _Group:
         group = self._member_group(session, tg_id)

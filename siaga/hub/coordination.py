@@ -51,7 +51,16 @@ class Coordination(HubBase):
     def _message_send(self, session: Session, msg: wire.MessageSend,
                       now: float) -> list[Output]:
         assert session.member is not None
+        if (msg.talkgroup is None) == (msg.to is None):
+            raise ProtocolError("a message goes to a talkgroup or to one member: give "
+                                "'talkgroup' or 'to'", ErrorCode.BAD_MESSAGE)
+        if msg.to is not None:
+            return self._direct_send(session, msg, now)
+        assert msg.talkgroup is not None
         group = self._member_group(session, msg.talkgroup)
+        if msg.sealed_for is not None:
+            raise ProtocolError("sealed_for: only for direct messages; a talkgroup message "
+                                "is sealed under the talkgroup key", ErrorCode.BAD_MESSAGE)
         plain = msg.text is not None or msg.status is not None
         if plain == (msg.sealed is not None):
             raise ProtocolError("a message has either text/status or sealed content",
@@ -59,16 +68,51 @@ class Coordination(HubBase):
         if self.devices is not None and plain:
             raise Refused("this network carries messages end-to-end sealed only",
                           ErrorCode.NOT_ALLOWED)
-        if msg.status is not None and msg.status not in self.roster.status_codes:
-            raise Refused(f"status: unknown code {msg.status!r}; one of "
-                          f"{', '.join(self.roster.status_codes)}", ErrorCode.BAD_MESSAGE)
-        if msg.text is not None and not msg.text.strip():
-            raise Refused("text: empty", ErrorCode.BAD_MESSAGE)
+        self._check_content(msg)
         stored = StoredMessage(id=msg.id, talkgroup=group.tg.id, sender=session.member.id,
                                sender_device=session.device, sent_at=now, text=msg.text,
                                status=msg.status, sealed=msg.sealed, epoch=msg.epoch)
         recipients = tuple(sorted(group.tg.members - {session.member.id}))
         return [StoreMessage(stored, recipients, session.conn, msg.ref)]
+
+    def _check_content(self, msg: wire.MessageSend) -> None:
+        if msg.status is not None and msg.status not in self.roster.status_codes:
+            raise Refused(f"status: unknown code {msg.status!r}; one of "
+                          f"{', '.join(self.roster.status_codes)}", ErrorCode.BAD_MESSAGE)
+        if msg.text is not None and not msg.text.strip():
+            raise Refused("text: empty", ErrorCode.BAD_MESSAGE)
+
+    def _direct_send(self, session: Session, msg: wire.MessageSend,
+                     now: float) -> list[Output]:
+        """One member to another: they must share a talkgroup; on a closed network the
+        content is sealed to each of the recipient's enrolled devices."""
+        assert session.member is not None and msg.to is not None
+        to = self._direct_peer(session.member, msg.to)
+        if msg.sealed is not None:
+            raise ProtocolError("sealed: a direct message is sealed_for the recipient's "
+                                "devices", ErrorCode.BAD_MESSAGE)
+        plain = msg.text is not None or msg.status is not None
+        if plain == (msg.sealed_for is not None):
+            raise ProtocolError("a message has either text/status or sealed content",
+                                ErrorCode.BAD_MESSAGE)
+        if self.devices is not None and plain:
+            raise Refused("this network carries messages end-to-end sealed only",
+                          ErrorCode.NOT_ALLOWED)
+        sealed_for = tuple((s.device, s.sealed) for s in msg.sealed_for or ())
+        if len({d for d, _ in sealed_for}) != len(sealed_for):
+            raise Refused("sealed_for: a device is listed twice", ErrorCode.INVALID_FIELD)
+        if self.devices is not None:
+            mine = {d.device_id for d in self.devices.devices.values()
+                    if d.member == to.id and not d.revoked}
+            for device, _ in sealed_for:
+                if device not in mine:
+                    raise Refused(f"sealed_for: {device} is not an enrolled device of "
+                                  f"{to.name}", ErrorCode.NOT_MEMBER)
+        self._check_content(msg)
+        stored = StoredMessage(id=msg.id, talkgroup="", sender=session.member.id,
+                               sender_device=session.device, sent_at=now, text=msg.text,
+                               status=msg.status, to=to.id, sealed_for=sealed_for)
+        return [StoreMessage(stored, (to.id,), session.conn, msg.ref)]
 
     def message_stored(self, store: StoreMessage, added: bool, now: float) -> list[Output]:
         """The message is durable (``added`` False: a retry of one stored before): tell the
@@ -114,7 +158,9 @@ class Coordination(HubBase):
     def message_of(m: StoredMessage) -> wire.Message:
         return wire.Message(id=m.id, talkgroup=m.talkgroup, sender=m.sender,
                             sender_device=m.sender_device, sent_at=m.sent_at, text=m.text,
-                            status=m.status, sealed=m.sealed, epoch=m.epoch)
+                            status=m.status, sealed=m.sealed, epoch=m.epoch, to=m.to,
+                            sealed_for=[wire.SealedFor(device=d, sealed=b)
+                                        for d, b in m.sealed_for] or None)
 
     # ---- orders: acknowledged, or repeated and escalated ------------------------------------
 

@@ -44,6 +44,12 @@ class Keys(HubBase):
         if self.devices is None:
             raise Refused("this network has no enrolled devices", ErrorCode.NOT_ALLOWED)
         assert session.member is not None
+        if msg.member is not None:
+            peer = self._direct_peer(session.member, msg.member)
+            devices = [self._device_info(d) for d in self.devices.devices.values()
+                       if d.member == peer.id and not d.revoked]
+            return [self._send(session.conn, wire.Directory(
+                talkgroup="", member=peer.id, devices=devices, ref=msg.ref))]
         group = self._groups.get(msg.talkgroup)
         if group is None:
             raise Refused(f"no talkgroup {msg.talkgroup!r}", ErrorCode.UNKNOWN_TALKGROUP)
@@ -51,13 +57,16 @@ class Keys(HubBase):
                 and session.member.role not in (Role.ADMIN, Role.AUDITOR)):
             raise Refused(f"{session.member.name} is not a member of {group.tg.name}",
                           ErrorCode.NOT_MEMBER)
-        devices = [wire.DeviceInfo(device=d.device_id, member=d.member,
-                                   role=self.roster.members[d.member].role.value,
-                                   sign_pub=b64e(d.sign_pub), dh_pub=b64e(d.dh_pub))
-                   for d in self._key_holders(group.tg) if d.member in self.roster.members]
+        devices = [self._device_info(d) for d in self._key_holders(group.tg)
+                   if d.member in self.roster.members]
         return [self._send(session.conn, wire.Directory(
             talkgroup=group.tg.id, devices=devices,
             epoch=self.key_epochs.get(group.tg.id, 0), ref=msg.ref))]
+
+    def _device_info(self, d: DeviceRecord) -> wire.DeviceInfo:
+        return wire.DeviceInfo(device=d.device_id, member=d.member,
+                               role=self.roster.members[d.member].role.value,
+                               sign_pub=b64e(d.sign_pub), dh_pub=b64e(d.dh_pub))
 
     def _publish_keys(self, session: Session, msg: wire.PublishKeys,
                       now: float) -> list[Output]:

@@ -8,8 +8,11 @@ offline gets every undelivered message on its next sign-in, oldest first.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import msgspec
 from sqlalchemy import (
+    ColumnElement,
     Double,
     Engine,
     Index,
@@ -18,7 +21,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     insert,
+    or_,
     select,
     update,
 )
@@ -34,7 +39,8 @@ class MessageRow(Base):
     """Mirrors migration 0005."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_sender_sent_at", "sender", "sent_at"),)
+    __table_args__ = (Index("ix_messages_sender_sent_at", "sender", "sent_at"),
+                      Index("ix_messages_to_member_sent_at", "to_member", "sent_at"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -46,6 +52,8 @@ class MessageRow(Base):
     status: Mapped[str | None] = mapped_column(String(64))
     sealed: Mapped[str | None] = mapped_column(Text)
     epoch: Mapped[int] = mapped_column(Integer)
+    to_member: Mapped[str | None] = mapped_column(String(64))  # a direct message (0010)
+    sealed_for: Mapped[str | None] = mapped_column(Text)  # JSON [[device, sealed], ...]
 
 
 class DeliveryRow(Base):
@@ -80,7 +88,9 @@ class MessageStore:
                         id=message.id, talkgroup=message.talkgroup, sender=message.sender,
                         sender_device=message.sender_device, sent_at=message.sent_at,
                         text=message.text, status=message.status, sealed=message.sealed,
-                        epoch=message.epoch))
+                        epoch=message.epoch, to_member=message.to,
+                        sealed_for=(msgspec.json.encode(message.sealed_for).decode()
+                                    if message.sealed_for else None)))
                     if recipients:
                         conn.execute(insert(_DEL), [
                             {"message_id": message.id, "recipient": r, "delivered_at": None,
@@ -99,17 +109,20 @@ class MessageStore:
         with self._lock:
             try:
                 with self.engine.connect() as conn:
-                    return [StoredMessage(r.id, r.talkgroup, r.sender, r.sender_device,
-                                          r.sent_at, r.text, r.status, r.sealed, r.epoch)
-                            for r in conn.execute(stmt)]
+                    return [_message(r) for r in conn.execute(stmt)]
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read messages for {member}: {exc}") from exc
 
-    def recent(self, talkgroups: list[str], since: float = 0.0,
-               limit: int = 100) -> list[StoredMessage]:
-        """Messages of these talkgroups sent after ``since``, oldest first (a reader's
-        history; delivery rows are not touched: showing is the client's receipt to send)."""
-        stmt = (select(_MSG).where(_MSG.c.talkgroup.in_(talkgroups), _MSG.c.sent_at > since)
+    def recent(self, talkgroups: list[str], since: float = 0.0, limit: int = 100,
+               member: str | None = None) -> list[StoredMessage]:
+        """Messages of these talkgroups (and, with ``member``, its direct messages both ways)
+        sent after ``since``, oldest first: a reader's history. Delivery rows are not touched:
+        showing is the client's receipt to send."""
+        which: ColumnElement[bool] = _MSG.c.talkgroup.in_(talkgroups)
+        if member is not None:
+            which = or_(which, _MSG.c.to_member == member,
+                        and_(_MSG.c.to_member.is_not(None), _MSG.c.sender == member))
+        stmt = (select(_MSG).where(which, _MSG.c.sent_at > since)
                 .order_by(_MSG.c.seq.desc()).limit(limit))
         with self._lock:
             try:
@@ -117,8 +130,7 @@ class MessageStore:
                     rows = conn.execute(stmt).all()
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read messages: {exc}") from exc
-        return [StoredMessage(r.id, r.talkgroup, r.sender, r.sender_device, r.sent_at, r.text,
-                              r.status, r.sealed, r.epoch) for r in reversed(rows)]
+        return [_message(r) for r in reversed(rows)]
 
     def mark(self, message_id: str, member: str, state: str, at: float) -> str | None:
         """Record a receipt; returns the message's sender, or None when nothing changed
@@ -160,6 +172,12 @@ class MessageStore:
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read receipts of {sender}: {exc}") from exc
         return out
+
+
+def _message(r: Any) -> StoredMessage:
+    sealed_for = tuple((d, b) for d, b in msgspec.json.decode(r.sealed_for)) if r.sealed_for else ()
+    return StoredMessage(r.id, r.talkgroup, r.sender, r.sender_device, r.sent_at, r.text,
+                         r.status, r.sealed, r.epoch, r.to_member, sealed_for)
 
 
 __all__ = ["DeliveryRow", "MessageRow", "MessageStore"]
