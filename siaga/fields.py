@@ -73,11 +73,13 @@ def check_text(value: object, field: str, max_len: int = MAX_NOTE,
 
 def check_coordinates(lat: object, lon: object, prefix: str = "") -> tuple[float, float]:
     """Decimal degrees on the globe (WGS 84); NaN and infinities are refused."""
+    degrees = []
     for name, value, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 -limit <= value <= limit):
             raise invalid(prefix + name, f"must be a number from {-limit:g} to {limit:g}")
-    return float(lat), float(lon)  # type: ignore[arg-type]
+        degrees.append(float(value))
+    return degrees[0], degrees[1]
 
 
 def check_enum(value: object, kind: type[E], field: str) -> E:

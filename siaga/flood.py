@@ -224,7 +224,9 @@ class FloodScope:
 class FloodState:
     """Every incident, shelter and need reported so far; reports are applied in time order.
 
-    The hub keeps one to check new reports against; boards are built from a fresh one.
+    The hub keeps one to check new reports against and applies each report once it is
+    stored; boards are built from a fresh one. ``seen`` holds the ids applied, so the hub
+    can acknowledge a retry at once instead of checking it against a state it already changed.
     """
 
     def __init__(self) -> None:
@@ -253,8 +255,8 @@ class FloodState:
         return report.incident
 
     def apply(self, report: FloodReport) -> bool:
-        """Apply one report; False if its id was seen or it refers to nothing known (as in a
-        partial history). Unchecked input never raises here: checking is a separate step."""
+        """Apply one checked (or stored) report; False if its id was seen or it refers to
+        nothing known, as in a partial history. Checking is :func:`check_flood_report`'s job."""
         if report.id in self.seen:
             return False
         applied = self._apply(report)

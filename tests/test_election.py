@@ -156,6 +156,7 @@ def test_good_reports_pass(registry: TpsRegistry) -> None:
     ({"ballots_cast": 2.5}, ErrorCode.INVALID_FIELD, "ballots_cast"),
     ({"ballots_cast": True}, ErrorCode.INVALID_FIELD, "ballots_cast"),
     ({"status": "sleeping"}, ErrorCode.INVALID_FIELD, "status"),
+    ({"status": 3}, ErrorCode.INVALID_FIELD, "status"),
     ({"incidents": ("tsunami",)}, ErrorCode.INVALID_FIELD, "incidents"),
     ({"incidents": "flooding"}, ErrorCode.INVALID_FIELD, "incidents"),
     ({"logistics": "lost"}, ErrorCode.INVALID_FIELD, "logistics"),

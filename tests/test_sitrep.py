@@ -202,3 +202,16 @@ def test_compressed_streams_decompress(roster: Roster) -> None:
     streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.DOTALL)
     assert streams and any(b"Tj" in zlib.decompress(s) for s in streams
                            if s[:1] == b"x")
+
+
+def test_modules_export_what_they_name() -> None:
+    import siaga.election
+    import siaga.fields
+    import siaga.flood
+    import siaga.sitrep
+    import siaga.store.ops_sql
+
+    for module in (siaga.election, siaga.fields, siaga.flood, siaga.sitrep,
+                   siaga.store.ops_sql):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
