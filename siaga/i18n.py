@@ -121,7 +121,7 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                  "(recordings are sealed: only a key holder can open them)"),
     # ---- sitrep and boards ----
     "sr_title": ("Laporan Situasi Provinsi Jambi", "Jambi Province Situation Report"),
-    "sr_generated": ("Dibuat {when}", "Generated {when}"),
+    "sr_generated": ("Dibuat {when} (WIB = UTC+7)", "Generated {when} (WIB = UTC+7)"),
     "sr_page": ("Halaman {n}", "Page {n}"),
     "sr_province": ("Ringkasan provinsi", "Province summary"),
     "sr_election": ("Pemilu", "Election"),

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TableCellFillMode, XPos, YPos
+from fpdf.fonts import FontFace
 
 from .election import ElectionBoard, ElectionSummary, TpsState
 from .flood import FloodBoard, FloodSummary, IncidentState
@@ -338,7 +339,9 @@ def _pdf_line(pdf: FPDF, text: str) -> None:
 def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Sequence[Sequence[str]],
                widths: Sequence[int]) -> None:
     pdf.set_font("Helvetica", "", 8)
-    with pdf.table(col_widths=tuple(widths), line_height=4.2, padding=1) as table:
+    with pdf.table(col_widths=tuple(widths), line_height=4.2, padding=1, text_align="LEFT",
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)),
+                   cell_fill_mode=TableCellFillMode.NONE) as table:
         for cells in [headers, *rows]:
             row = table.row()
             for cell in cells:
@@ -376,6 +379,7 @@ def _turnout_chart(pdf: FPDF, sitrep: Sitrep, lang: str) -> None:
         pdf.cell(12, 4, _pct(frac, lang), align="C")
     pdf.set_xy(pdf.l_margin, y_axis + 6)
     pdf.set_draw_color(0)
+    pdf.set_fill_color(255)
 
 
 def to_pdf(sitrep: Sitrep, lang: str = "id", *, compress: bool = True) -> bytes:
