@@ -113,6 +113,7 @@ def check_reporter(member: Member, reporter: str, roles: Collection[Role], regen
 
 
 _AT_PATH = re.compile(r"^(?P<problem>.*) - at `\$\.?(?P<path>[^`]*)`$")
+_MISSING = re.compile(r"^Object missing required field `([^`]*)`$")
 
 
 def decode(data: Mapping[str, Any], kind: type[T]) -> T:
@@ -125,8 +126,13 @@ def decode(data: Mapping[str, Any], kind: type[T]) -> T:
     except msgspec.ValidationError as exc:
         text = str(exc)
         m = _AT_PATH.match(text)
-        field = (m.group("path") or "report") if m else "report"
+        path = (m.group("path") + ".") if m and m.group("path") else ""
         problem = m.group("problem") if m else text
+        missing = _MISSING.match(problem)
+        if missing:
+            field, problem = path + missing.group(1), "required"
+        else:
+            field = path[:-1] or "report"
         raise invalid(field, problem[:1].lower() + problem[1:]) from exc
 
 

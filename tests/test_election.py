@@ -214,7 +214,11 @@ def test_report_dict_round_trip_and_bad_types() -> None:
     for bad, field in [({**data, "status": "asleep"}, "status"),
                        ({**data, "ballots_cast": "3"}, "ballots_cast"),
                        ({**data, "incidents": ["tsunami"]}, "incidents[0]"),
-                       ({k: v for k, v in data.items() if k != "tps"}, "report")]:
+                       ({k: v for k, v in data.items() if k != "tps"}, "tps"),
+                       ({**data, "relocated_to": {"place": "x", "lat": 1.0}},
+                        "relocated_to.lon"),
+                       ({**data, "relocated_to": {**data["relocated_to"], "lat": "north"}},
+                        "relocated_to.lat")]:
         with pytest.raises(ProtocolError) as info:
             TpsReport.from_dict(bad)
         assert info.value.code == ErrorCode.INVALID_FIELD
@@ -316,3 +320,8 @@ def test_board_properties(reports: list[TpsReport], rnd: Any) -> None:
     assert election_board(PROPERTY_REGISTRY, shuffled, NAMES) == board
     doubled = shuffled + [dataclasses.replace(r) for r in reports]
     assert election_board(PROPERTY_REGISTRY, doubled, NAMES) == board
+
+
+def test_report_from_something_not_an_object() -> None:
+    with pytest.raises(ProtocolError, match="report: expected `object`"):
+        TpsReport.from_dict([1])  # type: ignore[arg-type]
