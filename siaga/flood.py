@@ -396,9 +396,7 @@ def check_flood_report(report: FloodReport, known_state: FloodState, member: Mem
     elif isinstance(report, NeedReport):
         _check_need(report, known_state.needs.get(report.need))
     else:
-        check_count(report.quantity, "quantity")
-        if report.quantity < 1:
-            raise invalid("quantity", "must be at least 1")
+        _quantity(report.quantity)
         _note(report.note)
     return scope
 
@@ -417,6 +415,11 @@ def _scope_incident(r: IncidentReport, state: FloodState,
     if r.regency is not None and r.regency != inc.regency:
         raise invalid("regency", f"incident {inc.id} is in {inc.regency}, not {r.regency}")
     return FloodScope(inc.id, inc.regency)
+
+
+def _quantity(value: object) -> None:
+    if check_count(value, "quantity") < 1:
+        raise invalid("quantity", "must be at least 1")
 
 
 def _note(note: object) -> None:
@@ -479,9 +482,7 @@ def _check_need(r: NeedReport, need: NeedState | None) -> None:
         raise invalid("incident", f"need {need.id} belongs to incident {need.incident}")
     if need is not None and need.kind != kind:
         raise invalid("kind", f"need {need.id} is for {need.kind}")
-    check_count(r.quantity, "quantity")
-    if r.quantity < 1:
-        raise invalid("quantity", "must be at least 1")
+    _quantity(r.quantity)
     check_text(r.unit, "unit", 30, required=True)
     _note(r.note)
 
