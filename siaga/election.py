@@ -224,8 +224,9 @@ class Relocation:
 
 @dataclass(frozen=True, slots=True)
 class TpsReport:
-    """One field report on one TPS. ``id`` is chosen by the client and makes a retry
-    harmless; every change is optional and None (or empty) means "no change"."""
+    """One field report on one TPS. ``id`` is chosen by the client (random or prefixed with
+    its member id, so two clients never pick the same) and makes a retry harmless; every
+    change is optional and None (or empty) means "no change"."""
 
     id: str
     tps: str

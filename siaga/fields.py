@@ -73,11 +73,13 @@ def check_text(value: object, field: str, max_len: int = MAX_NOTE,
 
 def check_coordinates(lat: object, lon: object, prefix: str = "") -> tuple[float, float]:
     """Decimal degrees on the globe (WGS 84); NaN and infinities are refused."""
+    degrees = []
     for name, value, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 -limit <= value <= limit):
             raise invalid(prefix + name, f"must be a number from {-limit:g} to {limit:g}")
-    return float(lat), float(lon)  # type: ignore[arg-type]
+        degrees.append(float(value))
+    return degrees[0], degrees[1]
 
 
 def check_enum(value: object, kind: type[E], field: str) -> E:
@@ -111,6 +113,7 @@ def check_reporter(member: Member, reporter: str, roles: Collection[Role], regen
 
 
 _AT_PATH = re.compile(r"^(?P<problem>.*) - at `\$\.?(?P<path>[^`]*)`$")
+_MISSING = re.compile(r"^Object missing required field `([^`]*)`$")
 
 
 def decode(data: Mapping[str, Any], kind: type[T]) -> T:
@@ -123,8 +126,13 @@ def decode(data: Mapping[str, Any], kind: type[T]) -> T:
     except msgspec.ValidationError as exc:
         text = str(exc)
         m = _AT_PATH.match(text)
-        field = (m.group("path") or "report") if m else "report"
+        path = (m.group("path") + ".") if m and m.group("path") else ""
         problem = m.group("problem") if m else text
+        missing = _MISSING.match(problem)
+        if missing:
+            field, problem = path + missing.group(1), "required"
+        else:
+            field = path[:-1] or "report"
         raise invalid(field, problem[:1].lower() + problem[1:]) from exc
 
 

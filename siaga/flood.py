@@ -224,7 +224,9 @@ class FloodScope:
 class FloodState:
     """Every incident, shelter and need reported so far; reports are applied in time order.
 
-    The hub keeps one to check new reports against; boards are built from a fresh one.
+    The hub keeps one to check new reports against and applies each report once it is
+    stored; boards are built from a fresh one. ``seen`` holds the ids applied, so the hub
+    can acknowledge a retry at once instead of checking it against a state it already changed.
     """
 
     def __init__(self) -> None:
@@ -253,8 +255,8 @@ class FloodState:
         return report.incident
 
     def apply(self, report: FloodReport) -> bool:
-        """Apply one report; False if its id was seen or it refers to nothing known (as in a
-        partial history). Unchecked input never raises here: checking is a separate step."""
+        """Apply one checked (or stored) report; False if its id was seen or it refers to
+        nothing known, as in a partial history. Checking is :func:`check_flood_report`'s job."""
         if report.id in self.seen:
             return False
         applied = self._apply(report)
@@ -394,9 +396,7 @@ def check_flood_report(report: FloodReport, known_state: FloodState, member: Mem
     elif isinstance(report, NeedReport):
         _check_need(report, known_state.needs.get(report.need))
     else:
-        check_count(report.quantity, "quantity")
-        if report.quantity < 1:
-            raise invalid("quantity", "must be at least 1")
+        _quantity(report.quantity)
         _note(report.note)
     return scope
 
@@ -415,6 +415,11 @@ def _scope_incident(r: IncidentReport, state: FloodState,
     if r.regency is not None and r.regency != inc.regency:
         raise invalid("regency", f"incident {inc.id} is in {inc.regency}, not {r.regency}")
     return FloodScope(inc.id, inc.regency)
+
+
+def _quantity(value: object) -> None:
+    if check_count(value, "quantity") < 1:
+        raise invalid("quantity", "must be at least 1")
 
 
 def _note(note: object) -> None:
@@ -477,9 +482,7 @@ def _check_need(r: NeedReport, need: NeedState | None) -> None:
         raise invalid("incident", f"need {need.id} belongs to incident {need.incident}")
     if need is not None and need.kind != kind:
         raise invalid("kind", f"need {need.id} is for {need.kind}")
-    check_count(r.quantity, "quantity")
-    if r.quantity < 1:
-        raise invalid("quantity", "must be at least 1")
+    _quantity(r.quantity)
     check_text(r.unit, "unit", 30, required=True)
     _note(r.note)
 

@@ -121,7 +121,7 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                  "(recordings are sealed: only a key holder can open them)"),
     # ---- sitrep and boards ----
     "sr_title": ("Laporan Situasi Provinsi Jambi", "Jambi Province Situation Report"),
-    "sr_generated": ("Dibuat {when}", "Generated {when}"),
+    "sr_generated": ("Dibuat {when} (WIB = UTC+7)", "Generated {when} (WIB = UTC+7)"),
     "sr_page": ("Halaman {n}", "Page {n}"),
     "sr_province": ("Ringkasan provinsi", "Province summary"),
     "sr_election": ("Pemilu", "Election"),
@@ -147,7 +147,8 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "sr_logistics": ("Logistik", "Logistics"),
     "sr_updated": ("Diperbarui", "Updated"),
     "sr_note": ("Catatan", "Note"),
-    "sr_not_reported": ("belum melapor", "not reported"),
+    "sr_unreported": ("Belum melapor: {ids}", "Not yet reported: {ids}"),
+    "sr_and_more": ("dan {n} lainnya", "and {n} more"),
     "sr_no_tps": ("Tidak ada TPS terdaftar.", "No polling stations registered."),
     "sr_flood_summary": ("{active} kejadian aktif, {receding} surut, {closed} selesai; "
                          "terdampak {affected}, dievakuasi {evacuated}, di pengungsian "
@@ -155,7 +156,7 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                          "{active} incidents active, {receding} receding, {closed} closed; "
                          "{affected} affected, {evacuated} evacuated, {sheltered} in shelters "
                          "(capacity {capacity})"),
-    "sr_needs_open": ("Kebutuhan belum terpenuhi: {needs}", "Outstanding needs: {needs}"),
+    "sr_needs_open": ("permintaan terbuka: {needs}", "open supply requests: {needs}"),
     "sr_incident": ("Kejadian", "Incident"),
     "sr_water": ("Air (cm)", "Water (cm)"),
     "sr_affected": ("Terdampak", "Affected"),

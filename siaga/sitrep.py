@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TableCellFillMode, XPos, YPos
+from fpdf.fonts import FontFace
 
 from .election import ElectionBoard, ElectionSummary, TpsState
 from .flood import FloodBoard, FloodSummary, IncidentState
@@ -140,14 +141,14 @@ def _flood_line(s: FloodSummary, lang: str) -> str:
              receding=s.by_status["receding"], closed=s.by_status["closed"],
              affected=_num(s.affected, lang), evacuated=_num(s.evacuated, lang),
              sheltered=_num(s.sheltered, lang), capacity=_num(s.shelter_capacity, lang))
-    needs = [f"{_label('need', k, lang)} {n}" for k, n in s.needs_outstanding.items() if n]
+    needs = [f"{_label('need', k, lang)} ({n})" for k, n in s.needs_outstanding.items() if n]
     if needs:
         line += "; " + t("sr_needs_open", lang, needs=", ".join(needs))
     return line
 
 
 def _tps_row(s: TpsState, lang: str) -> list[str]:
-    status = _label("tps", s.status, lang) if s.status else t("sr_not_reported", lang)
+    status = _label("tps", s.status, lang)
     if s.relocated_to is not None:
         status += " (" + t("sr_relocated_to", lang, place=s.relocated_to.place) + ")"
     ballots = "-" if s.ballots_cast is None else _num(s.ballots_cast, lang)
@@ -198,6 +199,32 @@ def _emergency_row(e: EmergencyRow, lang: str) -> list[str]:
     return [e.talkgroup, e.raised_by, wib(e.at), cleared]
 
 
+#: Unreported TPS are listed by id up to this many per regency, then counted.
+MAX_UNREPORTED_IDS: Final = 30
+
+
+def _election_part(sitrep: Sitrep, code: str, lang: str) -> tuple[list[str], list[list[str]]]:
+    """A regency's election lines (summary, disrupted, relocated, not yet reported) and a
+    table row per TPS that reported: with KPU's full list, thousands of silent TPS would
+    bury the ones that matter."""
+    summary = sitrep.election.regency(code)
+    stations = sitrep.election.stations_of(code)
+    if summary is None or not stations:
+        return [t("sr_no_tps", lang)], []
+    lines = [_election_line(summary, lang)]
+    for key, ids in (("sr_disrupted", summary.disrupted), ("sr_relocated", summary.relocated)):
+        if ids:
+            lines.append(t(key, lang, ids=", ".join(ids)))
+    silent = [s.id for s in stations if s.status is None]
+    if silent:
+        shown = ", ".join(silent[:MAX_UNREPORTED_IDS])
+        more = len(silent) - MAX_UNREPORTED_IDS
+        if more > 0:
+            shown += " " + t("sr_and_more", lang, n=more)
+        lines.append(t("sr_unreported", lang, ids=shown))
+    return lines, [_tps_row(s, lang) for s in stations if s.status is not None]
+
+
 def _regions(sitrep: Sitrep) -> list[tuple[str, str]]:
     """Every kabupaten/kota on either board, by code."""
     names = {r.code: r.name for r in sitrep.election.regencies}
@@ -240,17 +267,11 @@ def to_markdown(sitrep: Sitrep, lang: str = "id") -> str:
            f"- **{t('sr_flood', lang)}:** {_flood_line(fl.province, lang)}", ""]
     for code, name in _regions(sitrep):
         out += [f"## {name} ({code})", "", f"### {t('sr_election', lang)}", ""]
-        summary = el.regency(code)
-        stations = el.stations_of(code)
-        if summary is None or not stations:
-            out += [t("sr_no_tps", lang), ""]
-        else:
-            out += [_election_line(summary, lang), ""]
-            for key, ids in (("sr_disrupted", summary.disrupted),
-                             ("sr_relocated", summary.relocated)):
-                if ids:
-                    out += [t(key, lang, ids=", ".join(ids)), ""]
-            out += _md_table(_headers(lang, *TPS_COLUMNS), (_tps_row(s, lang) for s in stations))
+        lines, rows = _election_part(sitrep, code, lang)
+        for line in lines:
+            out += [line, ""]
+        if rows:
+            out += _md_table(_headers(lang, *TPS_COLUMNS), rows)
         out += [f"### {t('sr_flood', lang)}", ""]
         flood_summary = fl.regency(code)
         incidents = fl.incidents_of(code)
@@ -318,7 +339,9 @@ def _pdf_line(pdf: FPDF, text: str) -> None:
 def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Sequence[Sequence[str]],
                widths: Sequence[int]) -> None:
     pdf.set_font("Helvetica", "", 8)
-    with pdf.table(col_widths=tuple(widths), line_height=4.2, padding=1) as table:
+    with pdf.table(col_widths=tuple(widths), line_height=4.2, padding=1, text_align="LEFT",
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)),
+                   cell_fill_mode=TableCellFillMode.NONE) as table:
         for cells in [headers, *rows]:
             row = table.row()
             for cell in cells:
@@ -356,6 +379,7 @@ def _turnout_chart(pdf: FPDF, sitrep: Sitrep, lang: str) -> None:
         pdf.cell(12, 4, _pct(frac, lang), align="C")
     pdf.set_xy(pdf.l_margin, y_axis + 6)
     pdf.set_draw_color(0)
+    pdf.set_fill_color(255)
 
 
 def to_pdf(sitrep: Sitrep, lang: str = "id", *, compress: bool = True) -> bytes:
@@ -379,13 +403,13 @@ def to_pdf(sitrep: Sitrep, lang: str = "id", *, compress: bool = True) -> bytes:
     _turnout_chart(pdf, sitrep, lang)
     for code, name in _regions(sitrep):
         _pdf_heading(pdf, f"{name} ({code})", 12)
-        summary, stations = el.regency(code), el.stations_of(code)
-        if summary is None or not stations:
-            _pdf_line(pdf, f"{t('sr_election', lang)}: {t('sr_no_tps', lang)}")
-        else:
-            _pdf_line(pdf, f"{t('sr_election', lang)}: {_election_line(summary, lang)}")
-            _pdf_table(pdf, _headers(lang, *TPS_COLUMNS),
-                       [_tps_row(s, lang) for s in stations], (30, 28, 32, 20, 16, 30, 16, 24, 40))
+        lines, rows = _election_part(sitrep, code, lang)
+        _pdf_line(pdf, f"{t('sr_election', lang)}: {lines[0]}")
+        for line in lines[1:]:
+            _pdf_line(pdf, line)
+        if rows:
+            _pdf_table(pdf, _headers(lang, *TPS_COLUMNS), rows,
+                       (30, 28, 32, 20, 16, 30, 16, 24, 40))
         flood_summary, incidents = fl.regency(code), fl.incidents_of(code)
         if flood_summary is None or not incidents:
             _pdf_line(pdf, f"{t('sr_flood', lang)}: {t('sr_no_incidents', lang)}")

@@ -156,6 +156,7 @@ def test_good_reports_pass(registry: TpsRegistry) -> None:
     ({"ballots_cast": 2.5}, ErrorCode.INVALID_FIELD, "ballots_cast"),
     ({"ballots_cast": True}, ErrorCode.INVALID_FIELD, "ballots_cast"),
     ({"status": "sleeping"}, ErrorCode.INVALID_FIELD, "status"),
+    ({"status": 3}, ErrorCode.INVALID_FIELD, "status"),
     ({"incidents": ("tsunami",)}, ErrorCode.INVALID_FIELD, "incidents"),
     ({"incidents": "flooding"}, ErrorCode.INVALID_FIELD, "incidents"),
     ({"logistics": "lost"}, ErrorCode.INVALID_FIELD, "logistics"),
@@ -170,6 +171,9 @@ def test_good_reports_pass(registry: TpsRegistry) -> None:
     ({"status": TpsStatus.RELOCATED, "relocated_to": ("Masjid", 1, 2)},
      ErrorCode.INVALID_FIELD, "relocated_to"),
     ({"note": "x" * 501}, ErrorCode.INVALID_FIELD, "note"),
+    ({"status": TpsStatus.RELOCATED, "relocated_to": Relocation("x" * 121, -1.0, 100.0)},
+     ErrorCode.INVALID_FIELD, "relocated_to.place"),
+    ({"id": "x" * 65}, ErrorCode.INVALID_FIELD, "id"),
     ({"note": 5}, ErrorCode.INVALID_FIELD, "note"),
     ({"status": None}, ErrorCode.INVALID_FIELD, "report"),
     ({"reporter": "someone-else"}, ErrorCode.NOT_ALLOWED, "reporter"),
@@ -213,7 +217,11 @@ def test_report_dict_round_trip_and_bad_types() -> None:
     for bad, field in [({**data, "status": "asleep"}, "status"),
                        ({**data, "ballots_cast": "3"}, "ballots_cast"),
                        ({**data, "incidents": ["tsunami"]}, "incidents[0]"),
-                       ({k: v for k, v in data.items() if k != "tps"}, "report")]:
+                       ({k: v for k, v in data.items() if k != "tps"}, "tps"),
+                       ({**data, "relocated_to": {"place": "x", "lat": 1.0}},
+                        "relocated_to.lon"),
+                       ({**data, "relocated_to": {**data["relocated_to"], "lat": "north"}},
+                        "relocated_to.lat")]:
         with pytest.raises(ProtocolError) as info:
             TpsReport.from_dict(bad)
         assert info.value.code == ErrorCode.INVALID_FIELD
@@ -315,3 +323,8 @@ def test_board_properties(reports: list[TpsReport], rnd: Any) -> None:
     assert election_board(PROPERTY_REGISTRY, shuffled, NAMES) == board
     doubled = shuffled + [dataclasses.replace(r) for r in reports]
     assert election_board(PROPERTY_REGISTRY, doubled, NAMES) == board
+
+
+def test_report_from_something_not_an_object() -> None:
+    with pytest.raises(ProtocolError, match="report: expected `object`"):
+        TpsReport.from_dict([1])  # type: ignore[arg-type]

@@ -144,9 +144,9 @@ def test_markdown_when_nothing_happened(roster: Roster, lang: str) -> None:
     md = to_markdown(make_sitrep(roster, empty=True), lang)
     expected = {"id": ["Tidak ada kejadian banjir.", "Tidak ada perintah terbuka.",
                        "Semua stasiun menjawab.", "Tidak ada panggilan darurat.",
-                       "belum melapor"],
+                       "Belum melapor: 15.01.01.01.001, "],
                 "en": ["No flood incidents.", "No open orders.", "Every station answered.",
-                       "No emergencies.", "not reported"]}[lang]
+                       "No emergencies.", "Not yet reported: 15.01.01.01.001, "]}[lang]
     for text in expected:
         assert text in md, text
 
@@ -202,3 +202,29 @@ def test_compressed_streams_decompress(roster: Roster) -> None:
     streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.DOTALL)
     assert streams and any(b"Tj" in zlib.decompress(s) for s in streams
                            if s[:1] == b"x")
+
+
+def test_modules_export_what_they_name() -> None:
+    import siaga.election
+    import siaga.fields
+    import siaga.flood
+    import siaga.sitrep
+    import siaga.store.ops_sql
+
+    for module in (siaga.election, siaga.fields, siaga.flood, siaga.sitrep,
+                   siaga.store.ops_sql):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_many_unreported_tps_are_counted_not_listed(roster: Roster) -> None:
+    from siaga.election import Tps, TpsRegistry
+
+    registry = TpsRegistry(Tps(f"15.01.01.01.{n:03d}", "15.01", "Siulak", "Koto Kapeh", n,
+                               -1.87, 101.44, 200) for n in range(1, 36))
+    names = {c: r.name for c, r in roster.regions.items()}
+    sitrep = make_sitrep(roster, empty=True)
+    sitrep.election = election_board(registry, [], names)
+    md = to_markdown(sitrep, "en")
+    assert "15.01.01.01.030 and 5 more" in md and "15.01.01.01.031" not in md
+    assert "dan 5 lainnya" in _page_text(to_pdf(sitrep, "id", compress=False))
