@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal, cast, get_args
+from typing import Annotated, Any, Final, Literal, cast, get_args
 
 import msgspec
 
@@ -314,6 +314,78 @@ class OrderAck(_Msg, tag="order_ack"):
     ref: Ref | None = None
 
 
+Note = Annotated[str, msgspec.Meta(max_length=500)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+
+
+class RelocationInfo(msgspec.Struct, forbid_unknown_fields=True):
+    place: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    lat: Lat
+    lon: Lon
+
+
+class TpsReportSend(_Msg, tag="tps_report"):
+    """A polling station's news: any of status, ballots cast, incidents, ballot logistics,
+    relocation, a note. ``id`` is chosen by the reporter (a retry is stored once)."""
+
+    id: MessageId
+    tps: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Za-z._-]{1,64}$")]
+    status: Ident | None = None
+    ballots_cast: Count | None = None
+    incidents: Annotated[list[Ident], msgspec.Meta(max_length=8)] = []
+    logistics: Ident | None = None
+    relocated_to: RelocationInfo | None = None
+    note: Note | None = None
+    ref: Ref | None = None
+
+
+class FloodReportSend(_Msg, tag="flood_report"):
+    """A flood report: an ``incident`` (first report: regency, lat/lon and title), a
+    ``shelter``, a ``need`` (food, boats, medicine, ...) or a ``fulfilment`` of a need. Only
+    the fields of that ``report`` kind may be given."""
+
+    id: MessageId
+    report: Literal["incident", "shelter", "need", "fulfilment"]
+    incident: Ident | None = None
+    shelter: Ident | None = None
+    need: Ident | None = None
+    regency: Ident | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
+    title: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    status: Ident | None = None
+    water_level_cm: Count | None = None
+    affected: Count | None = None
+    evacuated: Count | None = None
+    capacity: Count | None = None
+    occupants: Count | None = None
+    kind: Ident | None = None
+    quantity: Count | None = None
+    unit: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    note: Note | None = None
+    ref: Ref | None = None
+
+
+class BoardRequest(_Msg, tag="board_request"):
+    """The election or flood board: the province, or one ``regency`` (members with a region
+    see their own)."""
+
+    board: Literal["election", "flood"]
+    regency: Ident | None = None
+    ref: Ref | None = None
+
+
+class SitrepRequest(_Msg, tag="sitrep_request"):
+    """The situation report now, as Markdown (or PDF, base64url)."""
+
+    format: Literal["markdown", "pdf"] = "markdown"
+    lang: Literal["id", "en"] = "id"
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -322,7 +394,8 @@ class Ping(_Msg, tag="ping"):
 ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
     | DirectoryRequest | PublishKeys | MessageSend | Receipt | RollcallStart | RollcallAnswer
-    | Position | PositionsRequest | OrderIssue | OrderAck | Ping
+    | Position | PositionsRequest | OrderIssue | OrderAck | TpsReportSend | FloodReportSend
+    | BoardRequest | SitrepRequest | Ping
 )
 
 
@@ -616,6 +689,29 @@ class Emergency(_Out, tag="emergency"):
     by: str = ""
 
 
+class ReportAccepted(_Out, tag="report_accepted"):
+    """A TPS or flood report is stored (and counts on the boards from now on)."""
+
+    id: str
+    stored_at: float
+    ref: Ref | None = None
+
+
+class Board(_Out, tag="board"):
+    """A board as plain data (see ``siaga.election``/``siaga.flood`` ``*.to_dict()``)."""
+
+    board: str
+    data: dict[str, Any]
+    ref: Ref | None = None
+
+
+class SitrepMsg(_Out, tag="sitrep"):
+    format: str
+    content: str  # Markdown, or base64url PDF
+    generated_at: float
+    ref: Ref | None = None
+
+
 class Error(_Out, tag="error"):
     code: str
     message: str
@@ -631,7 +727,7 @@ class Pong(_Out, tag="pong"):
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
     | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | PositionUpdate | Positions
-    | OrderMsg | OrderStatus
+    | OrderMsg | OrderStatus | ReportAccepted | Board | SitrepMsg
     | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
@@ -692,11 +788,14 @@ __all__ = [
     "MAX_AUDIO_FRAME",
     "MAX_AUDIO_PAYLOAD",
     "MAX_CONTROL_BYTES",
+    "MAX_DIRECT_DEVICES",
     "MAX_SERVER_BYTES",
     "MAX_TEXT",
     "PROTOCOL_VERSION",
     "SUBPROTOCOL",
     "AudioFrame",
+    "Board",
+    "BoardRequest",
     "Challenge",
     "ClientMessage",
     "DeviceInfo",
@@ -708,6 +807,7 @@ __all__ = [
     "Enroll",
     "Enrolled",
     "Error",
+    "FloodReportSend",
     "FloorDenied",
     "FloorGranted",
     "FloorQueued",
@@ -742,6 +842,8 @@ __all__ = [
     "PublishKeys",
     "Receipt",
     "ReceiptUpdate",
+    "RelocationInfo",
+    "ReportAccepted",
     "Rollcall",
     "RollcallAnswer",
     "RollcallBoard",
@@ -750,10 +852,13 @@ __all__ = [
     "SealedFor",
     "SealedKeyInfo",
     "ServerMessage",
+    "SitrepMsg",
+    "SitrepRequest",
     "StatusInfo",
     "TalkerStart",
     "TalkerStop",
     "TalkgroupInfo",
+    "TpsReportSend",
     "Welcome",
     "decode_audio",
     "decode_client",

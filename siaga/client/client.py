@@ -485,6 +485,40 @@ class Client:
         if status is not None and known and status not in known:
             raise Refused(f"status: unknown code {status!r}", ErrorCode.BAD_MESSAGE)
 
+    # ---- election and flood operations ------------------------------------------------------
+
+    async def report_tps(self, tps: str, *, report_id: str | None = None,
+                         **fields: Any) -> wire.ReportAccepted:
+        """Report on a polling station (``status``, ``ballots_cast``, ``incidents``,
+        ``logistics``, ``relocated_to`` (place, lat, lon), ``note``); returns once stored."""
+        moved = fields.pop("relocated_to", None)
+        if moved is not None and not isinstance(moved, wire.RelocationInfo):
+            place, lat, lon = moved
+            moved = wire.RelocationInfo(place=place, lat=lat, lon=lon)
+        msg = wire.TpsReportSend(id=report_id or secrets.token_urlsafe(12), tps=tps,
+                                 relocated_to=moved, **fields)
+        return await self._request(msg, expect=wire.ReportAccepted)
+
+    async def report_flood(self, report: str, *, report_id: str | None = None,
+                           **fields: Any) -> wire.ReportAccepted:
+        """A flood ``incident``, ``shelter``, ``need`` or ``fulfilment`` report."""
+        msg = wire.FloodReportSend(id=report_id or secrets.token_urlsafe(12),
+                                   report=report, **fields)  # type: ignore[arg-type]
+        return await self._request(msg, expect=wire.ReportAccepted)
+
+    async def board(self, board: str, regency: str | None = None) -> dict[str, Any]:
+        """The ``election`` or ``flood`` board as plain data."""
+        answer = await self._request(wire.BoardRequest(board=board,  # type: ignore[arg-type]
+                                                       regency=regency), expect=wire.Board)
+        return answer.data
+
+    async def sitrep(self, format: str = "markdown", lang: str = "id") -> str | bytes:
+        """The situation report now: Markdown text, or PDF bytes."""
+        answer = await self._request(wire.SitrepRequest(format=format,  # type: ignore[arg-type]
+                                                        lang=lang),  # type: ignore[arg-type]
+                                     expect=wire.SitrepMsg, timeout=30.0)
+        return b64d(answer.content) if answer.format == "pdf" else answer.content
+
     async def key_ready(self, talkgroup: str, timeout: float = 10.0) -> GroupKey:
         """Wait until this device holds an end-to-end key for ``talkgroup`` (keys arrive just
         after sign-in, and after each rotation)."""

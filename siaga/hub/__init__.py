@@ -18,6 +18,7 @@ from .outputs import (
     RecordEnd,
     RecordStart,
     Redeem,
+    RenderSitrep,
     Send,
     StoreKeys,
     StoreMessage,
@@ -25,6 +26,7 @@ from .outputs import (
     StoreOrderState,
     StorePosition,
     StoreReceipt,
+    StoreReport,
     StoreRollcall,
 )
 from .state import Session, Stats
@@ -40,6 +42,7 @@ __all__ = [
     "RecordEnd",
     "RecordStart",
     "Redeem",
+    "RenderSitrep",
     "Send",
     "Session",
     "Stats",
@@ -49,6 +52,7 @@ __all__ = [
     "StoreOrderState",
     "StorePosition",
     "StoreReceipt",
+    "StoreReport",
     "StoreRollcall",
 ]
 

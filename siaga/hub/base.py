@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Set as AbstractSet
 
 import msgspec
 
 from .. import wire
+from ..election import TpsRegistry, TpsReport
 from ..errors import (
     ErrorCode,
     LocalProtocolError,
     Refused,
     SiagaError,
 )
+from ..flood import FloodState
 from ..floor import (
     Floor,
 )
@@ -24,6 +27,7 @@ from ..identity import (
 from ..orders import OrderBook
 from ..rollcall import RollCall
 from ..roster import Member, Role, Roster, Talkgroup
+from ..sitrep import EmergencyRow
 from .outputs import (
     Close,
     Output,
@@ -39,11 +43,15 @@ from .state import (
     _Stream,
 )
 
+#: How many recent emergencies the hub remembers for situation reports.
+RECENT_EMERGENCIES = 50
+
 
 class HubBase:
     """State shared by the hub's parts, and the helpers they all use."""
 
-    def __init__(self, roster: Roster, devices: DeviceDirectory | None = None) -> None:
+    def __init__(self, roster: Roster, devices: DeviceDirectory | None = None,
+                 tps: TpsRegistry | None = None) -> None:
         self.roster = roster
         self.devices = devices
         self.failures = FailureLimiter()
@@ -68,6 +76,15 @@ class HubBase:
         self._presence_due: float | None = None
         self._rollcalls: dict[str, RollCall] = {}  # open ones, by talkgroup
         self.orders = OrderBook()  # open orders; the adapter restores them at start
+        # Election and flood operations: the adapter restores the stored reports at start.
+        self.tps = tps if tps is not None else TpsRegistry()
+        self.tps_reports: list[TpsReport] = []
+        self._tps_seen: set[str] = set()
+        self.flood = FloodState()
+        #: The last closed roll call of each talkgroup (its silent stations go in a sitrep).
+        self.last_rollcalls: dict[str, RollCall] = {}
+        #: Emergencies raised lately, newest last (for the sitrep).
+        self.emergencies: deque[EmergencyRow] = deque(maxlen=RECENT_EMERGENCIES)
 
     def _next_stream(self) -> int:
         return next(self._stream_ids) & wire.U32 or next(self._stream_ids)
@@ -155,6 +172,15 @@ class HubBase:
         if session.strikes >= MAX_STRIKES:
             out.append(Close(session.conn, CLOSE_POLICY, "too many refused requests"))
         return out
+
+    def _note_emergency(self, talkgroup: str, raised_by: str, at: float) -> None:
+        self.emergencies.append(EmergencyRow(talkgroup, raised_by, at))
+
+    def _note_emergency_cleared(self, talkgroup: str, cleared_by: str, at: float) -> None:
+        for row in reversed(self.emergencies):
+            if row.talkgroup == talkgroup and row.cleared_at is None:
+                row.cleared_at, row.cleared_by = at, cleared_by
+                return
 
     # ---- provided by other parts of the hub --------------------------------------------------
 

@@ -308,6 +308,7 @@ class Coordination(HubBase):
     def _close_rollcall(self, rc: RollCall, now: float) -> list[Output]:
         rc.close(now)
         del self._rollcalls[rc.talkgroup]
+        self.last_rollcalls[rc.talkgroup] = rc
         tg = self.roster.talkgroups[rc.talkgroup]
         return [Send(self._member_conns(tg), wire.encode(self.board_of(rc, now))),
                 StoreRollcall(rc)]

@@ -33,6 +33,7 @@ from ..errors import (
 )
 from .coordination import Coordination
 from .keys import Keys
+from .operations import Operations
 from .outputs import (
     Close,
     Output,
@@ -51,7 +52,7 @@ from .state import (
 from .voice import Voice
 
 
-class Hub(SignIn, Voice, Keys, Coordination):
+class Hub(SignIn, Voice, Keys, Coordination, Operations):
     """All server state for one network; one instance per server process."""
 
     # ---- connection lifecycle ---------------------------------------------------------------
@@ -191,5 +192,13 @@ class Hub(SignIn, Voice, Keys, Coordination):
             return self._rollcall_answer(session, msg, now)
         if isinstance(msg, wire.Receipt):
             return self._receipt(session, msg, now)
+        if isinstance(msg, wire.TpsReportSend):
+            return self._tps_report(session, msg, now)
+        if isinstance(msg, wire.FloodReportSend):
+            return self._flood_report(session, msg, now)
+        if isinstance(msg, wire.BoardRequest):
+            return self._board_request(session, msg)
+        if isinstance(msg, wire.SitrepRequest):
+            return self._sitrep_request(session, msg, now)
         raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..election import TpsReport
+from ..flood import FloodReport
 from ..floor import (
     Outcome,
 )
@@ -15,6 +17,7 @@ from ..messages import ReceiptRecord, StoredMessage
 from ..orders import Order
 from ..positions import Fix
 from ..rollcall import RollCall
+from ..sitrep import Sitrep
 
 # ---- outputs ---------------------------------------------------------------------------------
 
@@ -158,7 +161,32 @@ class StoreOrderState:
     escalations: int
 
 
+@dataclass(frozen=True, slots=True)
+class StoreReport:
+    """Persist an election (``kind`` "tps") or flood report, then report back with
+    :meth:`Hub.report_stored`: a report counts on the boards once it is durable."""
+
+    kind: str
+    report: TpsReport | FloodReport
+    regency: str
+    incident: str | None
+    conn: int
+    ref: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSitrep:
+    """Render ``sitrep`` (slow for a PDF: the adapter does it off the event loop), then send
+    it with :meth:`Hub.sitrep_rendered`."""
+
+    sitrep: Sitrep
+    format: str
+    lang: str
+    conn: int
+    ref: int | None
+
+
 Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
           | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall | StorePosition
-          | LoadPositions | StoreOrder | StoreOrderState)
+          | LoadPositions | StoreOrder | StoreOrderState | StoreReport | RenderSitrep)
 

@@ -232,11 +232,13 @@ class Voice(HubBase):
                 group.emergency_member = self._member_of(ev.party).id
                 out.append(Audit("emergency_raised", now, actor=group.emergency_member,
                                  subject=tg.id))
+                self._note_emergency(tg.name, self._member_of(ev.party).name, now)
                 out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
                     talkgroup=tg.id, member=group.emergency_member, active=True))))
             elif isinstance(ev, EmergencyCleared):
                 out.append(Audit("emergency_cleared", now, actor=self._member_of(ev.by).id,
                                  subject=tg.id, detail={"raised_by": group.emergency_member}))
+                self._note_emergency_cleared(tg.name, self._member_of(ev.by).name, now)
                 out.append(Send(self._member_conns(tg), wire.encode(wire.Emergency(
                     talkgroup=tg.id, member=group.emergency_member, active=False,
                     by=self._member_of(ev.by).id))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import re
@@ -30,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from .. import wire
 from ..api.gateway import Gateway
+from ..election import TpsRegistry, TpsReport
 from ..errors import ProtocolError, SiagaError
 from ..hub import (
     Audit,
@@ -42,6 +44,7 @@ from ..hub import (
     RecordEnd,
     RecordStart,
     Redeem,
+    RenderSitrep,
     Send,
     StoreKeys,
     StoreMessage,
@@ -49,6 +52,7 @@ from ..hub import (
     StoreOrderState,
     StorePosition,
     StoreReceipt,
+    StoreReport,
     StoreRollcall,
 )
 from ..identity import DeviceDirectory
@@ -59,10 +63,12 @@ from ..store.audit_sql import AuditLog
 from ..store.identity_sql import DeviceRegistry
 from ..store.keys_sql import KeyStore
 from ..store.messages_sql import MessageStore
+from ..store.ops_sql import OpsStore
 from ..store.orders_sql import OrderStore
 from ..store.positions_sql import PositionStore
 from ..store.rollcall_sql import RollcallStore
 from .recorder import Recorder
+from .sitreps import default_tps, render_sitrep, write_sitrep
 
 log = logging.getLogger("siaga.server")
 T = TypeVar("T")
@@ -83,9 +89,12 @@ class Server:
                  clock: Callable[[], float] = time.time,
                  require_auth: bool = False,
                  ssl: ssl_module.SSLContext | None = None,
-                 http_port: int | None = None) -> None:
+                 http_port: int | None = None,
+                 tps: TpsRegistry | None = None,
+                 sitrep_every: float | None = None) -> None:
         self.registry = DeviceRegistry(store.engine) if require_auth else None
-        self.hub = Hub(roster, DeviceDirectory() if require_auth else None)
+        self.hub = Hub(roster, DeviceDirectory() if require_auth else None,
+                       tps if tps is not None else default_tps(roster))
         self.recorder = Recorder(store, data_dir)
         self.store = store
         self.host, self.port = host, port
@@ -107,6 +116,9 @@ class Server:
         self.rollcalls = RollcallStore(store.engine)
         self.positions = PositionStore(store.engine)
         self.order_store = OrderStore(store.engine)
+        self.ops = OpsStore(store.engine)
+        self.sitrep_every = sitrep_every  # seconds between sitreps written to data/sitreps
+        self._sitreps: asyncio.Task[None] | None = None
         self.gateway = Gateway(self.hub, self._apply, clock)
         self.http_port = http_port  # None: no HTTP API
         self._http_server: Any = None
@@ -125,6 +137,10 @@ class Server:
                         recovered)
         for order in await asyncio.to_thread(self.order_store.open_orders):
             self.hub.orders.add(order)  # escalation clocks run on across a restart
+        self.hub.restore_reports(await asyncio.to_thread(self.ops.tps_reports),
+                                 await asyncio.to_thread(self.ops.flood_reports))
+        for rc in reversed(await asyncio.to_thread(self.rollcalls.history, None, 200)):
+            self.hub.last_rollcalls[rc.talkgroup] = rc  # newest last wins
         if self.registry is not None:
             self.hub.key_epochs = await asyncio.to_thread(self.keystore.epochs)
             self._polled = self._clock()
@@ -145,6 +161,9 @@ class Server:
         self.port = sock.getsockname()[1]
         if self.http_port is not None:
             await self._start_http()
+        if self.sitrep_every:
+            self._sitreps = asyncio.get_running_loop().create_task(
+                self._write_sitreps(self.sitrep_every))
         roster = self.hub.roster.fingerprint()
         previous = await asyncio.to_thread(self._last_roster)
         events = [Audit("server_started", self._clock(), detail={
@@ -196,6 +215,9 @@ class Server:
             self._http_server.should_exit = True
             await asyncio.gather(self._http_task, return_exceptions=True)
         self.gateway.close()
+        if self._sitreps is not None:
+            self._sitreps.cancel()
+            await asyncio.gather(self._sitreps, return_exceptions=True)
         self._apply(self.hub.shutdown(self._clock()))
         if self._timer:
             self._timer.cancel()
@@ -323,6 +345,10 @@ class Server:
                 self._spawn(self._load_positions(out))
             elif isinstance(out, StoreRollcall):
                 self._writer.submit(self._store_rollcall, out)
+            elif isinstance(out, StoreReport):
+                self._spawn(self._store_report(out))
+            elif isinstance(out, RenderSitrep):
+                self._spawn(self._render_sitrep(out))
             elif isinstance(out, Redeem):
                 self._spawn(self._redeem(out))
             elif isinstance(out, Audit):
@@ -386,6 +412,37 @@ class Server:
             return
         self._apply(self.hub.order_stored(store, added, self._clock()))
         self._rearm()
+
+    async def _store_report(self, store: StoreReport) -> None:
+        try:
+            if isinstance(store.report, TpsReport):
+                added = await self._write(self.ops.add_tps_report, store.report, store.regency)
+            else:
+                added = await self._write(functools.partial(
+                    self.ops.add_flood_report, store.report, incident=store.incident or "",
+                    regency=store.regency))
+        except SiagaError as exc:
+            log.error("cannot store report %s: %s", store.report.id, exc)
+            self._apply([self.hub.error_to(store.conn, exc, store.ref)])
+            return  # not stored: not counted, not acknowledged (the reporter retries)
+        self._apply(self.hub.report_stored(store, added, self._clock()))
+
+    async def _render_sitrep(self, render: RenderSitrep) -> None:
+        content = await asyncio.to_thread(render_sitrep, render.sitrep, render.format,
+                                          render.lang)
+        self._apply(self.hub.sitrep_rendered(render, content))
+
+    async def _write_sitreps(self, every: float) -> None:
+        """On a schedule: the situation report as Markdown and PDF in data/sitreps/."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                paths = await asyncio.to_thread(
+                    write_sitrep, self.hub.sitrep(self._clock()),
+                    self.recorder.data_dir / "sitreps")
+                log.info("sitrep written: %s", ", ".join(p.name for p in paths))
+            except (OSError, SiagaError) as exc:
+                log.error("cannot write the scheduled sitrep: %s", exc)
 
     @staticmethod
     def _quietly(fn: Callable[..., object], *args: Any) -> None:
@@ -499,10 +556,11 @@ async def running_server(roster: Roster, store: Store, data_dir: Path, *,
                          host: str = "127.0.0.1", port: int = 0,
                          require_auth: bool = False,
                          ssl: ssl_module.SSLContext | None = None,
-                         http_port: int | None = None) -> AsyncIterator[Server]:
-    """Start a server for the duration of a ``with`` block (tests, demo, benchmarks)."""
+                         **options: Any) -> AsyncIterator[Server]:
+    """Start a server for the duration of a ``with`` block (tests, demo, benchmarks);
+    ``options`` go to :class:`Server` (``http_port``, ``tps``, ``sitrep_every``)."""
     server = Server(roster, store, data_dir, host=host, port=port, require_auth=require_auth,
-                    ssl=ssl, http_port=http_port)
+                    ssl=ssl, **options)
     await server.start()
     try:
         yield server
