@@ -51,6 +51,8 @@ alert_app = _group("alert", "Peringatan publik (CAP 1.2). Public alerts (CAP 1.2
 rollcall_app = _group("rollcall", "Absensi radio. Roll call (radio check).")
 positions_app = _group("positions", "Posisi anggota. Member positions.")
 order_app = _group("order", "Perintah yang wajib dijawab. Orders to acknowledge.")
+report_app = _group("report", "Laporan pemilu, banjir dan situasi. Election, flood and "
+                              "situation reports.")
 keys_app = _group("keys", "Kunci talkgroup (perangkat admin). Talkgroup keys (key keeper).")
 audit_app = _group("audit", "Log audit. The tamper-evident audit log.")
 tls_app = _group("tls", "Sertifikat TLS. TLS certificates.")
@@ -725,6 +727,176 @@ def positions_report(
             await radio.close()
 
     _run(main())
+
+
+@report_app.command("tps")
+def report_tps(
+    tps: Annotated[str, typer.Option("--tps", help="TPS code, e.g. 15.06.01.01.001.")],
+    status: Annotated[str | None, typer.Option(
+        help="preparing, open, voting, counting, finished, disrupted or relocated.")] = None,
+    ballots: Annotated[int | None, typer.Option(help="Ballots cast so far.")] = None,
+    incident: Annotated[list[str] | None, typer.Option(
+        help="flooding, logistics_delay, security, power or other (repeatable).")] = None,
+    logistics: Annotated[str | None, typer.Option(
+        help="Ballot logistics: dispatched, arrived or returned.")] = None,
+    relocate_to: Annotated[str | None, typer.Option(help="New place (with --status "
+                                                         "relocated, --lat, --lon).")] = None,
+    lat: Annotated[float | None, typer.Option()] = None,
+    lon: Annotated[float | None, typer.Option()] = None,
+    note: Annotated[str | None, typer.Option(help="At most 500 characters.")] = None,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Laporan TPS. Report on a polling station; returns once the server has stored it."""
+    moved = None
+    if relocate_to is not None:
+        if lat is None or lon is None:
+            raise typer.BadParameter("--relocate-to needs --lat and --lon")
+        moved = (relocate_to, lat, lon)
+    fields: dict[str, Any] = {k: v for k, v in (
+        ("status", status), ("ballots_cast", ballots), ("logistics", logistics),
+        ("note", note), ("relocated_to", moved)) if v is not None}
+    if incident:
+        fields["incidents"] = incident
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            accepted = await radio.report_tps(tps, **fields)
+        finally:
+            await radio.close()
+        console.print(f"Tersimpan/stored: {accepted.id}", highlight=False)
+
+    _run(main())
+
+
+@report_app.command("flood")
+def report_flood(
+    kind: Annotated[str, typer.Argument(help="incident, shelter, need or fulfilment.")],
+    incident: Annotated[str | None, typer.Option(help="Incident id (you choose it).")] = None,
+    regency: Annotated[str | None, typer.Option(help="Kabupaten/kota code (first report).")
+                       ] = None,
+    lat: Annotated[float | None, typer.Option()] = None,
+    lon: Annotated[float | None, typer.Option()] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(help="active, receding or closed.")] = None,
+    water_level: Annotated[int | None, typer.Option(help="Water level, cm.")] = None,
+    affected: Annotated[int | None, typer.Option(help="People affected.")] = None,
+    evacuated: Annotated[int | None, typer.Option(help="People evacuated.")] = None,
+    shelter: Annotated[str | None, typer.Option(help="Shelter id.")] = None,
+    name: Annotated[str | None, typer.Option(help="Shelter name.")] = None,
+    capacity: Annotated[int | None, typer.Option()] = None,
+    occupants: Annotated[int | None, typer.Option()] = None,
+    need: Annotated[str | None, typer.Option(help="Need id.")] = None,
+    need_kind: Annotated[str | None, typer.Option(
+        help="food, water, boats, medicine, shelter or other.")] = None,
+    quantity: Annotated[int | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option()] = None,
+    note: Annotated[str | None, typer.Option()] = None,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Laporan banjir: kejadian, posko, kebutuhan, pemenuhan. A flood report."""
+    if kind not in ("incident", "shelter", "need", "fulfilment"):
+        raise typer.BadParameter("one of incident, shelter, need, fulfilment", param_hint="KIND")
+    fields = {k: v for k, v in (
+        ("incident", incident), ("regency", regency), ("lat", lat), ("lon", lon),
+        ("title", title), ("status", status), ("water_level_cm", water_level),
+        ("affected", affected), ("evacuated", evacuated), ("shelter", shelter),
+        ("name", name), ("capacity", capacity), ("occupants", occupants), ("need", need),
+        ("kind", need_kind), ("quantity", quantity), ("unit", unit), ("note", note))
+        if v is not None}
+
+    async def main() -> None:
+        radio = await _radio(server, identity, member)
+        try:
+            accepted = await radio.report_flood(kind, **fields)
+        finally:
+            await radio.close()
+        console.print(f"Tersimpan/stored: {accepted.id}", highlight=False)
+
+    _run(main())
+
+
+@report_app.command("board")
+def report_board(
+    board: Annotated[str, typer.Argument(help="election or flood.")],
+    regency: Annotated[str | None, typer.Option(help="One kabupaten/kota.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the board as JSON.")] = False,
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Papan pemilu atau banjir. The election or flood board, per kabupaten/kota."""
+    if board not in ("election", "flood"):
+        raise typer.BadParameter("election or flood", param_hint="BOARD")
+
+    async def main() -> dict[str, Any]:
+        radio = await _radio(server, identity, member)
+        try:
+            data: dict[str, Any] = await radio.board(board, regency)
+            return data
+        finally:
+            await radio.close()
+
+    data = _run(main())
+    if as_json:
+        import json
+
+        console.print_json(json.dumps(data))
+        return
+    if board == "election":
+        table = Table("kab/kota", "TPS", "dilaporkan/reported", "partisipasi/turnout",
+                      "terganggu/disrupted", "dipindah/relocated")
+        for r in [*data["regencies"], data["province"]]:
+            turnout = f"{r['turnout'] * 100:.1f}%" if r["turnout"] is not None else "-"
+            table.add_row(r["name"], str(r["tps_total"]), str(r["tps_reported"]), turnout,
+                          ", ".join(r["disrupted"]) or "-", ", ".join(r["relocated"]) or "-")
+    else:
+        table = Table("kab/kota", "kejadian/incidents", "terdampak/affected",
+                      "mengungsi/evacuated", "di posko/sheltered", "kebutuhan/needs open")
+        for r in [*data["regencies"], data["province"]]:
+            needs = ", ".join(f"{k} {v}" for k, v in r["needs_outstanding"].items() if v)
+            table.add_row(r["name"], str(r["incidents"]), str(r["affected"]),
+                          str(r["evacuated"]), str(r["sheltered"]), needs or "-")
+    console.print(table)
+
+
+@report_app.command("sitrep")
+def report_sitrep(
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder for sitrep-*.md and .pdf (else Markdown is printed).")
+                   ] = None,
+    lang: Annotated[str, typer.Option(help="id or en.")] = "id",
+    server: Server = "ws://127.0.0.1:8750/",
+    identity: IdentityOpt = None,
+    member: AsMember = None,
+) -> None:
+    """Laporan situasi (sitrep) sekarang. The situation report now, as Markdown and PDF."""
+    if lang not in ("id", "en"):
+        raise typer.BadParameter("id or en", param_hint="--lang")
+
+    async def main() -> tuple[str | bytes, str | bytes | None]:
+        radio = await _radio(server, identity, member)
+        try:
+            markdown = await radio.sitrep("markdown", lang)
+            pdf = await radio.sitrep("pdf", lang) if out is not None else None
+            return markdown, pdf
+        finally:
+            await radio.close()
+
+    markdown, pdf = _run(main())
+    if out is None:
+        console.print(markdown, markup=False, highlight=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / time.strftime("sitrep-%Y%m%d-%H%M")
+    stem.with_suffix(".md").write_text(str(markdown), encoding="utf-8")
+    assert isinstance(pdf, bytes)
+    stem.with_suffix(".pdf").write_bytes(pdf)
+    console.print(f"{stem}.md, {stem}.pdf", highlight=False)
 
 
 @positions_app.command("export")

@@ -776,6 +776,20 @@ def decode_client(data: str | bytes) -> ClientMessage:
     return cast(ClientMessage, _decode(data, _client_decoder, CLIENT_TYPES, MAX_CONTROL_BYTES))
 
 
+def salvage_ref(data: str | bytes) -> int | None:
+    """The ``ref`` of a message that failed to decode, if it has a readable one: the error
+    can then name the request it answers. Never raises."""
+    if len(data) > MAX_CONTROL_BYTES:
+        return None
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None
+    ref = raw.get("ref") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= 2**53 \
+        else None
+
+
 def decode_server(data: str | bytes) -> ServerMessage:
     """Parse a message the server sent (used by clients)."""
     return cast(ServerMessage, _decode(data, _server_decoder, SERVER_TYPES, MAX_SERVER_BYTES))
@@ -865,4 +879,5 @@ __all__ = [
     "decode_server",
     "encode",
     "peek_header",
+    "salvage_ref",
 ]

@@ -229,3 +229,35 @@ async def test_openapi_and_offline_docs(http: httpx.AsyncClient) -> None:
 async def _until(check: Callable[[], bool]) -> None:
     while not check():
         await asyncio.sleep(0.01)
+
+
+async def test_election_flood_and_sitrep_over_http(http: httpx.AsyncClient,
+                                                   enroll: Enroll) -> None:
+    operator = await sign_in(http, await enroll("operator-tanjabtim"))
+    gov = await sign_in(http, await enroll("gubernur"))
+    stations = (await http.get(f"{API}/election/tps", headers=gov,
+                               params={"regency": "15.06"})).json()
+    tps = stations[0]["id"]
+    assert all(s["regency"] == "15.06" for s in stations)
+    answer = await http.post(f"{API}/election/reports", headers=operator, json={
+        "id": "tps-http-01", "tps": tps, "status": "relocated", "incidents": ["flooding"],
+        "relocated_to": {"place": "SD 5 Muara Sabak", "lat": -1.11, "lon": 103.83}})
+    assert answer.status_code == 201, answer.text
+    bad = await http.post(f"{API}/election/reports", headers=operator, json={
+        "id": "tps-http-02", "tps": tps, "ballots_cast": -3})
+    assert bad.status_code == 422 and "ballots_cast" in bad.json()["message"]
+    board = (await http.get(f"{API}/election/board", headers=gov)).json()["data"]
+    assert tps in next(r for r in board["regencies"] if r["code"] == "15.06")["relocated"]
+    flood = await http.post(f"{API}/flood/reports", headers=operator, json={
+        "id": "flood-http-1", "report": "incident", "incident": "banjir-sabak",
+        "regency": "15.06", "lat": -1.12, "lon": 103.82, "title": "Banjir Muara Sabak",
+        "affected": 800})
+    assert flood.status_code == 201, flood.text
+    assert (await http.get(f"{API}/flood/board", headers=gov)).json()["data"][
+        "province"]["affected"] == 800
+    markdown = await http.get(f"{API}/sitrep", headers=gov, params={"lang": "en"})
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert "Tanjung Jabung Timur" in markdown.text
+    pdf = await http.get(f"{API}/sitrep", headers=gov, params={"format": "pdf"})
+    assert pdf.content.startswith(b"%PDF")
+    assert (await http.get(f"{API}/sitrep")).status_code == 401

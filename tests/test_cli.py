@@ -305,3 +305,35 @@ def test_aid_point_and_tps_relocation_alerts(tmp_path: Path) -> None:
     assert main(["alert", "aid-point", "--region", "15.06", "--identity",
                  str(tmp_path / "other.json"), "--out", str(out), "--place", "X", "--lat", "0",
                  "--lon", "0", "--hours", "1", "--headline", "h", "--description", "d"]) == 1
+
+
+def test_report_commands(threaded_server: tuple[Server, Path], tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    server, _ = threaded_server
+    url = server.url
+    tps = "15.06.01.01.001"
+    assert main(["report", "tps", "--tps", tps, "--status", "relocated", "--incident",
+                 "flooding", "--relocate-to", "SD 12 Muara Sabak", "--lat", "-1.12", "--lon",
+                 "103.83", "--as", "operator-tanjabtim", "--server", url]) == 0
+    assert main(["report", "tps", "--tps", tps, "--ballots", "-1", "--as",
+                 "operator-tanjabtim", "--server", url]) == 1
+    assert main(["report", "flood", "incident", "--incident", "banjir-sabak", "--regency",
+                 "15.06", "--lat", "-1.12", "--lon", "103.82", "--title", "Banjir Muara Sabak",
+                 "--affected", "900", "--as", "bupati-tanjabtim", "--server", url]) == 0
+    assert main(["report", "flood", "need", "--incident", "banjir-sabak", "--need",
+                 "perahu", "--need-kind", "boats", "--quantity", "4", "--unit", "unit",
+                 "--as", "bpbd", "--server", url]) == 0
+    capsys.readouterr()
+    assert main(["report", "board", "election", "--as", "gubernur", "--server", url]) == 0
+    assert tps in capsys.readouterr().out
+    assert main(["report", "board", "flood", "--as", "gubernur", "--server", url]) == 0
+    out = capsys.readouterr().out
+    assert "boats" in out and "900" in out
+    assert main(["report", "board", "flood", "--json", "--as", "bpbd", "--server", url]) == 0
+    assert '"banjir-sabak"' in capsys.readouterr().out
+    assert main(["report", "sitrep", "--lang", "en", "--as", "gubernur", "--server", url]) == 0
+    assert "Tanjung Jabung Timur" in capsys.readouterr().out
+    assert main(["report", "sitrep", "--out", str(tmp_path / "sr"), "--as", "gubernur",
+                 "--server", url]) == 0
+    assert len(list((tmp_path / "sr").glob("sitrep-*.pdf"))) == 1
+    assert main(["report", "board", "weather", "--as", "gubernur", "--server", url]) == 2

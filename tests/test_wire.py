@@ -305,3 +305,13 @@ def test_decode_client_fuzz_structured(kind: str, fields: dict[str, object]) -> 
 def test_decode_server_fuzz_raw(data: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         wire.decode_server(data)
+
+
+@pytest.mark.parametrize(("raw", "ref"), [
+    ('{"type": "tps_report", "id": "x", "ballots_cast": -1, "ref": 7}', 7),
+    ('{"type": "nope", "ref": 2}', 2),
+    ('{"ref": true}', None), ('{"ref": -1}', None), ('{"ref": "3"}', None),
+    ("[1, 2]", None), ("{not json", None), ('{"ref": 5' + " " * 9000 + "}", None),
+])
+def test_a_broken_request_still_names_its_ref(raw: str, ref: int | None) -> None:
+    assert wire.salvage_ref(raw) == ref

@@ -311,6 +311,65 @@ def create_app(server: Server) -> FastAPI:
         found = [o for o in await read(server.order_store.open_orders) if o.talkgroup in mine]
         return _json([OrderView.of(o) for o in found])
 
+    # ---- election and flood operations -------------------------------------------------------
+
+    @app.post(f"{PREFIX}/election/reports", tags=["election"],
+              **docs(wire.TpsReportSend, wire.ReportAccepted, 201))
+    async def tps_report(request: Request, s: Session) -> Response:
+        """A polling station's news (status, ballots cast, incidents, logistics,
+        relocation); answered once stored."""
+        msg = await body(request, wire.TpsReportSend)
+        return _json(await gateway.ask(s, msg, wire.ReportAccepted), 201)
+
+    @app.get(f"{PREFIX}/election/board", tags=["election"], **docs(None, wire.Board))
+    async def election_board(s: Session,
+                             regency: Annotated[str | None, Query(max_length=64)] = None,
+                             ) -> Response:
+        """Per TPS, per kabupaten/kota and province; a member with a region sees its own."""
+        msg = _wire(wire.BoardRequest, {"board": "election", "regency": regency})
+        return _json(await gateway.ask(s, msg, wire.Board))
+
+    @app.get(f"{PREFIX}/election/tps", tags=["election"], **docs(None, list[TpsView]))
+    async def tps_list(s: Session,
+                       regency: Annotated[str | None, Query(max_length=64)] = None,
+                       ) -> Response:
+        """The polling stations (TPS registry), of one kabupaten/kota or all."""
+        stations = (server.hub.tps.of_regency(regency) if regency is not None
+                    else list(server.hub.tps))
+        return _json([TpsView(t.id, t.regency, t.district, t.village, t.number, t.lat, t.lon,
+                              t.voters) for t in stations])
+
+    @app.post(f"{PREFIX}/flood/reports", tags=["flood"],
+              **docs(wire.FloodReportSend, wire.ReportAccepted, 201))
+    async def flood_report(request: Request, s: Session) -> Response:
+        """A flood incident, shelter, need or fulfilment report; answered once stored."""
+        msg = await body(request, wire.FloodReportSend)
+        return _json(await gateway.ask(s, msg, wire.ReportAccepted), 201)
+
+    @app.get(f"{PREFIX}/flood/board", tags=["flood"], **docs(None, wire.Board))
+    async def flood_board(s: Session,
+                          regency: Annotated[str | None, Query(max_length=64)] = None,
+                          ) -> Response:
+        """Incidents with their timelines, shelters and needs; regency and province totals."""
+        msg = _wire(wire.BoardRequest, {"board": "flood", "regency": regency})
+        return _json(await gateway.ask(s, msg, wire.Board))
+
+    @app.get(f"{PREFIX}/sitrep", tags=["sitrep"], openapi_extra={"responses": {"200": {
+        "description": "the report", "content": {"text/markdown": {"schema": {"type": "string"}},
+                                                 "application/pdf": {"schema": {
+                                                     "type": "string", "format": "binary"}}}}}})
+    async def sitrep(s: Session,
+                     format: Annotated[str, Query(pattern="^(markdown|pdf)$")] = "markdown",
+                     lang: Annotated[str, Query(pattern="^(id|en)$")] = "id") -> Response:
+        """The situation report now: election and flood per regency, open orders, silent
+        stations of the latest roll call, recent emergencies."""
+        from ..server.sitreps import render_sitrep
+
+        content = await read(render_sitrep, server.hub.sitrep(server.clock()), format, lang)
+        if isinstance(content, bytes):
+            return Response(content, media_type="application/pdf")
+        return Response(content, media_type="text/markdown; charset=utf-8")
+
     # ---- public alerts ----------------------------------------------------------------------
 
     @app.get(f"{PREFIX}/alerts", tags=["alerts"], **docs(None, list[AlertView]))
@@ -334,6 +393,17 @@ def create_app(server: Server) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class TpsView(msgspec.Struct):
+    id: str
+    regency: str
+    district: str
+    village: str
+    number: int
+    lat: float
+    lon: float
+    voters: int
 
 
 class RecipientView(msgspec.Struct):

@@ -138,6 +138,8 @@ class Hub(SignIn, Voice, Keys, Coordination, Operations):
                                     "too many requests; slow down", ref)
             out = self._dispatch(session, msg, now)
         except ProtocolError as exc:
+            if ref is None:
+                ref = wire.salvage_ref(data)  # so the sender knows which request failed
             if exc.code == ErrorCode.UNSUPPORTED_VERSION:
                 return [self._error(conn, exc.code, exc.message, ref),
                         Close(conn, CLOSE_PROTOCOL_ERROR, exc.code.value)]

@@ -176,6 +176,9 @@ class Server:
         self._apply(events)
         log.info("serving %s on %s", self.hub.roster.network, self.url)
 
+    def clock(self) -> float:
+        return self._clock()
+
     @property
     def http_url(self) -> str | None:
         if self.http_port is None:
