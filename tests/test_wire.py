@@ -133,6 +133,17 @@ CLIENT_SAMPLES: list[wire.ClientMessage] = [
     wire.EmergencyClear(talkgroup="darurat", ref=5),
     wire.Ping(),
     wire.Ping(t=1234.5, ref=6),
+    wire.MessageSend(id="direct-01", to="gubernur", sealed_for=[
+        wire.SealedFor(device="d1", sealed="AAAA")]),
+    wire.DirectoryRequest(member="gubernur", ref=9),
+    wire.TpsReportSend(id="tps-rep-1", tps="15.06.01.01.001", status="relocated",
+                       incidents=["flooding"], note="air naik", ballots_cast=3,
+                       relocated_to=wire.RelocationInfo(place="SD 1", lat=-1.1, lon=103.8)),
+    wire.FloodReportSend(id="flood-rep-1", report="incident", incident="banjir",
+                         regency="15.06", lat=-1.1, lon=103.8, title="Banjir",
+                         water_level_cm=120, affected=10, ref=2),
+    wire.BoardRequest(board="flood", regency="15.06"),
+    wire.SitrepRequest(format="pdf", lang="en", ref=1),
 ]
 
 
@@ -198,6 +209,11 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.Emergency(talkgroup="t", member="a", active=False, by="b"),
     wire.Error(code="bad_message", message="m", ref=3),
     wire.Pong(t=1.0, server_time=2.0),
+    wire.ReportAccepted(id="r", stored_at=1.0, ref=2),
+    wire.Board(board="election", data={"province": {"tps_total": 3}}),
+    wire.SitrepMsg(format="markdown", content="# Sitrep", generated_at=1.0, ref=4),
+    wire.Message(id="m", talkgroup="", sender="a", sender_device="d", sent_at=1.0, to="b",
+                 sealed_for=[wire.SealedFor(device="d2", sealed="AA")]),
 ]
 
 
