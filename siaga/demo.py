@@ -61,6 +61,11 @@ class DemoResult:
     sealed_heard: int = 0  # ... of which end-to-end sealed and verified
     rejected: int = 0  # frames refused by receivers (forged, tampered, replayed)
     audit: VerifyReport | None = None
+    tps_reports: int = 0
+    flood_reports: int = 0
+    direct: tuple[str, bool] | None = None  # (text as the recipient opened it, verified)
+    sitrep: list[Path] = field(default_factory=list)
+    turnout: float | None = None
     relayed: int = 0
     dropped: int = 0
     duration: float = 0.0
@@ -99,6 +104,7 @@ class Demo:
         self.limit = 1.0 if quick else 8.0
         self.roster = self._roster()
         self.registry: DeviceRegistry | None = None
+        self.server: Server | None = None
         self.identities: dict[str, Identity] = {}
         self._background: list[asyncio.Task[None]] = []
 
@@ -348,6 +354,9 @@ class Demo:
         # Heads who are not on the air report with one key: a status message, sealed.
         for head in ("bupati-merangin", "bupati-tebo", "bupati-bungo", "bupati-sarolangun"):
             await self.message(head, "komando", status="tps_aman")
+        # Polling stations report in: open, voting, ballots cast, logistics arrived.
+        self.scene("scene_tps")
+        await self.tps_reports()
 
         # 3. On the joint net the police report, and the governor cuts in with higher priority.
         police = self._after(1.0, self.talk("polda", "gabungan", "polda_patroli"))
@@ -362,18 +371,99 @@ class Demo:
         await self.message("bupati-tanjabtim", "komando", status="banjir")
         await self.message("bupati-tanjabtim", "komando",
                            text="3 TPS di Muara Sabak terendam, 120 KK dievakuasi, butuh perahu")
+        await self.flood_reports()
         self.publish_evacuation()
         bpbd = self._after(2.0, self.talk("bpbd", "gabungan", "bpbd_jawab"))
         await self.talk("bupati-tanjabtim", "komando", "darurat_1506", emergency=True)
         await asyncio.gather(*replies, bpbd, logistics)
 
-        # 5. The governor clears the emergency and closes.
+        # 5. The governor clears the emergency, writes to the bupati directly, and closes;
+        #    the provincial operator files the situation report.
         self.scene("scene_close")
         await self.stations["gubernur"].clear_emergency("komando")
+        await self.direct_message()
         await self.talk("gubernur", "komando", "gubernur_arahan")
+        await self.write_sitrep()
         await asyncio.sleep(0.3)
         for task in self._background:
             task.cancel()
+
+    # ---- election and flood operations ------------------------------------------------------
+
+    async def tps_reports(self) -> None:
+        """Each head reports the first polling station of its regency: voting, ballots cast so
+        far, logistics arrived. Tanjung Jabung Timur's first TPS is already flooded."""
+        assert self.server is not None
+        tps = self.server.hub.tps
+        for head in HEADS:
+            region = self.roster.members[head].region
+            stations = tps.of_regency(region)
+            if not stations or head not in self.stations or region == "15.06":
+                continue
+            first = stations[0]
+            await self.stations[head].report_tps(first.id, status="voting", logistics="arrived",
+                                                 ballots_cast=first.voters * 3 // 5)
+            self.result.tps_reports += 1
+        board = await self.stations[MONITOR].board("election")
+        self.result.turnout = board["province"]["turnout"]
+        self.say(None, "🗳 " + t("tps_board", self.lang, n=board["province"]["tps_reported"],
+                                 total=board["province"]["tps_total"],
+                                 pct=(self.result.turnout or 0) * 100), "cyan")
+
+    async def flood_reports(self) -> None:
+        """The flooded TPS is moved to dry ground; the flood is reported with its shelter and
+        the boats it needs; BPBD sends some."""
+        assert self.server is not None
+        bupati, bpbd = self.stations["bupati-tanjabtim"], self.stations["bpbd"]
+        flooded = self.server.hub.tps.of_regency("15.06")[0]
+        await bupati.report_tps(flooded.id, status="relocated", incidents=["flooding"],
+                                relocated_to=("SD Negeri 12 Muara Sabak", -1.105, 103.835),
+                                note="Air setinggi 80 cm di lokasi TPS")
+        self.result.tps_reports += 1
+        self.say("komando", "🗳 " + t("tps_relocated", self.lang, tps=flooded.id,
+                                      place="SD Negeri 12 Muara Sabak"), "yellow")
+        await bupati.report_flood("incident", incident="banjir-muara-sabak", regency="15.06",
+                                  lat=-1.12, lon=103.82, title="Banjir Muara Sabak",
+                                  water_level_cm=80, affected=1200, evacuated=450)
+        await bpbd.report_flood("shelter", shelter="posko-kantor-bupati",
+                                incident="banjir-muara-sabak", name="Posko Kantor Bupati",
+                                lat=-1.115, lon=103.815, capacity=600, occupants=450)
+        await bpbd.report_flood("need", need="perahu-karet", incident="banjir-muara-sabak",
+                                kind="boats", quantity=6, unit="unit")
+        await bpbd.report_flood("fulfilment", need="perahu-karet", quantity=4)
+        self.result.flood_reports += 4
+        self.say("gabungan", "🌊 " + t("flood_reported", self.lang, affected=1200,
+                                       evacuated=450, outstanding=2), "yellow")
+
+    async def direct_message(self) -> None:
+        """One to one, sealed to the bupati's own HT: the others on the net never see it."""
+        bupati = self.stations["bupati-tanjabtim"]
+        text = "Terima kasih. Kabari saya langsung bila perahu sudah tiba."
+        accepted = await self.stations["gubernur"].send_direct("bupati-tanjabtim", text=text)
+        for _ in range(100):
+            got = bupati.inbox.get(accepted.id)
+            if got is not None and got.verified:
+                break
+            await asyncio.sleep(0.02)
+        got = bupati.inbox.get(accepted.id)
+        self.result.direct = ((got.text or "", got.verified) if got is not None
+                              else ("", False))
+        self.say(None, "✉ " + t("direct_sent", self.lang, to=self._name("bupati-tanjabtim"),
+                                verified=bool(got and got.verified)), "magenta")
+
+    async def write_sitrep(self) -> None:
+        """The provincial operator asks for the situation report and files it."""
+        operator = self.stations[MONITOR]
+        markdown = await operator.sitrep("markdown", self.lang)
+        pdf = await operator.sitrep("pdf", self.lang)
+        folder = self.data_dir / "sitreps"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / time.strftime("sitrep-demo-%Y%m%d-%H%M%S")
+        md_path, pdf_path = stem.with_suffix(".md"), stem.with_suffix(".pdf")
+        md_path.write_text(str(markdown), encoding="utf-8")
+        pdf_path.write_bytes(pdf if isinstance(pdf, bytes) else pdf.encode())
+        self.result.sitrep = [md_path, pdf_path]
+        self.say(None, "📄 " + t("sitrep_written", self.lang, path=md_path.name), "bold")
 
     async def _late_entry(self, url: str) -> None:
         client = await self._connect(url, LATE_COMER, [])
@@ -450,6 +540,14 @@ class Demo:
             table.add_row(t("sum_rollcall", lang), f"{len(rc.answered)}/"
                           f"{len(rc.answered) + len(rc.silent)}")
         table.add_row(t("sum_alerts", lang), ", ".join(p.name for p in r.alerts) or "-")
+        turnout = f"{r.turnout * 100:.1f}%" if r.turnout is not None else "-"
+        table.add_row(t("sum_operations", lang), t("sum_operations_value", lang,
+                                                   tps=r.tps_reports, flood=r.flood_reports,
+                                                   turnout=turnout))
+        if r.direct is not None:
+            table.add_row(t("sum_direct", lang), f"{r.direct[0]!r} "
+                          f"({t('verified' if r.direct[1] else 'not_verified', lang)})")
+        table.add_row(t("sum_sitrep", lang), ", ".join(str(p) for p in r.sitrep) or "-")
         table.add_row(t("sum_devices", lang), str(r.enrolled))
         table.add_row(t("sum_e2e", lang), t("sum_e2e_value", lang, sealed=r.sealed_heard,
                                              heard=r.heard, rejected=r.rejected))
@@ -468,10 +566,12 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
     store = open_store(data_dir)
     started = time.monotonic()
     since = time.time()
-    server = Server(demo.roster, store, data_dir, port=port, require_auth=True)
+    server = Server(demo.roster, store, data_dir, port=port, require_auth=True, http_port=0)
     demo.registry = DeviceRegistry(store.engine)
+    demo.server = server
     await server.start()
     console.print(t("demo_server", lang, url=server.url, data=data_dir), highlight=False)
+    console.print(t("demo_api", lang, url=f"{server.http_url}docs"), highlight=False)
     try:
         await demo.run(server.url)
         demo.collect()

@@ -38,7 +38,8 @@ def invalid(field: str, problem: str) -> ProtocolError:
 
 def check_id(value: object, field: str) -> str:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise invalid(field, "must be 1-64 letters, digits or . _ : - (no spaces)")
+        raise invalid(field, "must be 1-64 letters, digits or . _ : - (no spaces), "
+                             "starting with a letter or digit")
     return value
 
 

@@ -102,6 +102,30 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
     "sum_messages": ("Pesan", "Messages"),
     "sum_messages_value": ("{n} pesan tersegel terkirim; {receipts} tanda terima",
                            "{n} sealed messages sent; {receipts} receipts"),
+    "scene_tps": ("TPS melapor: dibuka, pemungutan suara, surat suara, logistik",
+                  "Polling stations report: open, voting, ballots cast, logistics"),
+    "tps_board": ("Papan pemilu: {n} dari {total} TPS melapor, partisipasi {pct:.1f}%",
+                  "Election board: {n} of {total} polling stations reported, turnout {pct:.1f}%"),
+    "tps_relocated": ("TPS {tps} terendam dan dipindahkan ke {place}",
+                      "Polling station {tps} is flooded and moved to {place}"),
+    "flood_reported": ("Banjir dilaporkan: {affected} warga terdampak, {evacuated} mengungsi; "
+                       "perahu masih kurang {outstanding}",
+                       "Flood reported: {affected} people affected, {evacuated} evacuated; "
+                       "{outstanding} boats still needed"),
+    "direct_sent": ("Pesan langsung gubernur ke {to} (tersegel untuk HT-nya; terverifikasi: "
+                    "{verified})",
+                    "Governor's direct message to {to} (sealed to their HT; verified: "
+                    "{verified})"),
+    "sitrep_written": ("Laporan situasi (Markdown dan PDF) disimpan: {path}",
+                       "Situation report (Markdown and PDF) filed: {path}"),
+    "demo_api": ("API HTTP dan dokumentasinya: {url}", "HTTP API and its docs: {url}"),
+    "sum_operations": ("Operasi pemilu dan banjir", "Election and flood operations"),
+    "sum_operations_value": ("{tps} laporan TPS, {flood} laporan banjir, partisipasi {turnout}",
+                             "{tps} TPS reports, {flood} flood reports, turnout {turnout}"),
+    "sum_direct": ("Pesan langsung", "Direct message"),
+    "sum_sitrep": ("Laporan situasi", "Situation report"),
+    "verified": ("terverifikasi", "verified"),
+    "not_verified": ("TIDAK terverifikasi", "NOT verified"),
     "alert_published": ("Peringatan publik CAP 1.2 bertanda tangan diterbitkan: {path}",
                         "Signed CAP 1.2 public alert published: {path}"),
     "sum_alerts": ("Peringatan publik (CAP 1.2)", "Public alerts (CAP 1.2)"),
@@ -120,7 +144,7 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                  "export ID -o call.wav --identity {data}/identities/auditor.json "
                  "(recordings are sealed: only a key holder can open them)"),
     # ---- sitrep and boards ----
-    "sr_title": ("Laporan Situasi Provinsi Jambi", "Jambi Province Situation Report"),
+    "sr_title": ("Laporan Situasi — {where}", "Situation Report — {where}"),
     "sr_generated": ("Dibuat {when} (WIB = UTC+7)", "Generated {when} (WIB = UTC+7)"),
     "sr_page": ("Halaman {n}", "Page {n}"),
     "sr_province": ("Ringkasan provinsi", "Province summary"),

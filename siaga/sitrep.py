@@ -261,7 +261,8 @@ def _md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str
 def to_markdown(sitrep: Sitrep, lang: str = "id") -> str:
     """The sitrep as GitHub-flavoured Markdown; user text is escaped inside tables."""
     el, fl = sitrep.election, sitrep.flood
-    out = [f"# {sitrep.title}", "", f"*{t('sr_generated', lang, when=wib(sitrep.generated_at))}*",
+    generated = t("sr_generated", lang, when=wib(sitrep.generated_at))
+    out = [f"# {t('sr_title', lang, where=sitrep.title)}", "", f"*{generated}*",
            "", f"## {t('sr_province', lang)}", "",
            f"- **{t('sr_election', lang)}:** {_election_line(el.province, lang)}",
            f"- **{t('sr_flood', lang)}:** {_flood_line(fl.province, lang)}", ""]
@@ -394,7 +395,8 @@ def to_pdf(sitrep: Sitrep, lang: str = "id", *, compress: bool = True) -> bytes:
     pdf.set_auto_page_break(True, margin=14)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin1(sitrep.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 8, latin1(t("sr_title", lang, where=sitrep.title)),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _pdf_line(pdf, t("sr_generated", lang, when=wib(sitrep.generated_at)))
     el, fl = sitrep.election, sitrep.flood
     _pdf_heading(pdf, t("sr_province", lang), 12)

@@ -134,7 +134,10 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
                      "Signed CAP 1.2 public alert published", "sealed and verified",
                      "Roll call closed", "silent: Wali Kota Sungai Penuh",
                      "order not acknowledged — repeated (1x), operator alerted",
-                     "Bupati Muaro Jambi: order copied"):
+                     "Bupati Muaro Jambi: order copied",
+                     "is flooded and moved to SD Negeri 12 Muara Sabak",
+                     "2 boats still needed", "(sealed to their HT; verified: True)",
+                     "Situation report (Markdown and PDF) filed"):
         assert expected in out, expected
     store = open_store(data)
     try:

@@ -86,7 +86,7 @@ def make_sitrep(roster: Roster, empty: bool = False) -> Sitrep:
                         frozenset({"gubernur", "bupati-kerinci", "ghost"}))
     rollcall.answer("gubernur", NOW - 1790)
     return Sitrep(
-        NOW, "Laporan Situasi — Provinsi Jambi",
+        NOW, "Provinsi Jambi",
         election_board(registry, tps_reports, names, roster.province),
         flood_board(flood_reports, names, roster.province),
         [] if empty else order_rows(orders, members),
@@ -120,7 +120,8 @@ def test_wib_and_latin1() -> None:
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_markdown_has_every_section(roster: Roster, lang: str) -> None:
     md = to_markdown(make_sitrep(roster), lang)
-    assert md.startswith("# Laporan Situasi — Provinsi Jambi\n")
+    heading = {"id": "Laporan Situasi", "en": "Situation Report"}[lang]
+    assert md.startswith(f"# {heading} — Provinsi Jambi\n")
     assert "WIB" in md
     for region in roster.regions.values():
         assert f"## {region.name} ({region.code})" in md

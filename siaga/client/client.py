@@ -495,14 +495,14 @@ class Client:
         if moved is not None and not isinstance(moved, wire.RelocationInfo):
             place, lat, lon = moved
             moved = wire.RelocationInfo(place=place, lat=lat, lon=lon)
-        msg = wire.TpsReportSend(id=report_id or secrets.token_urlsafe(12), tps=tps,
+        msg = wire.TpsReportSend(id=report_id or _report_id(), tps=tps,
                                  relocated_to=moved, **fields)
         return await self._request(msg, expect=wire.ReportAccepted)
 
     async def report_flood(self, report: str, *, report_id: str | None = None,
                            **fields: Any) -> wire.ReportAccepted:
         """A flood ``incident``, ``shelter``, ``need`` or ``fulfilment`` report."""
-        msg = wire.FloodReportSend(id=report_id or secrets.token_urlsafe(12),
+        msg = wire.FloodReportSend(id=report_id or _report_id(),
                                    report=report, **fields)  # type: ignore[arg-type]
         return await self._request(msg, expect=wire.ReportAccepted)
 
@@ -992,3 +992,8 @@ class Client:
             self._waiters = remaining
         if self.on_event is not None:
             self.on_event(msg)
+
+
+def _report_id() -> str:
+    """A fresh report id (reports ids start with a letter or digit)."""
+    return "r" + secrets.token_hex(10)
