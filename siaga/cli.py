@@ -103,6 +103,12 @@ def serve(
         "--tls-key", help="The certificate's private key (PEM).")] = None,
     http_port: Annotated[int, typer.Option(
         help="Port of the HTTP API (OpenAPI docs at /docs); 0 turns it off.")] = 8751,
+    tps: Annotated[Path | None, typer.Option(
+        "--tps", help="TPS registry CSV (id,regency,district,village,number,lat,lon,voters); "
+                      "default: the built-in Jambi sample.")] = None,
+    sitrep_every: Annotated[float, typer.Option(
+        help="Write a sitrep (Markdown + PDF) to DATA/sitreps every this many seconds; "
+             "0: never.", min=0)] = 0.0,
 ) -> None:
     """Jalankan server. Run the server until Ctrl-C (recordings are finished on shutdown).
 
@@ -111,6 +117,7 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("give both --tls-cert and --tls-key, or neither",
                                  param_hint="--tls-cert/--tls-key")
+    from .election import load_tps_registry
     from .roster import load_roster
     from .server import Server, server_context
     from .store import data_dir as resolve_data_dir
@@ -118,6 +125,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     the_roster = load_roster(roster)
+    registry = (load_tps_registry(set(the_roster.regions), tps) if tps is not None else None)
     directory = resolve_data_dir(data_dir)
     tls = (server_context(tls_cert, tls_key)
            if tls_cert is not None and tls_key is not None else None)
@@ -126,7 +134,8 @@ def serve(
         store = open_store(directory)
         server = Server(the_roster, store, directory, host=host, port=port,
                         require_auth=not open_network, ssl=tls,
-                        http_port=http_port or None)
+                        http_port=http_port or None, tps=registry,
+                        sitrep_every=sitrep_every or None)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
         if server.http_url:

@@ -340,3 +340,12 @@ def test_report_commands(threaded_server: tuple[Server, Path], tmp_path: Path,
                  "--server", url]) == 0
     assert len(list((tmp_path / "sr").glob("sitrep-*.pdf"))) == 1
     assert main(["report", "board", "weather", "--as", "gubernur", "--server", url]) == 2
+
+
+def test_serve_refuses_a_bad_tps_registry(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "tps.csv"
+    bad.write_text("id,regency,district,village,number,lat,lon,voters\n"
+                   "15.99.1,15.99,X,Y,1,0,0,10\n", encoding="utf-8")
+    assert main(["serve", "--tps", str(bad), "--data-dir", str(tmp_path / "d")]) == 1
+    assert "line 2, column 'regency'" in capsys.readouterr().out
