@@ -58,7 +58,7 @@ KINDS: Final = frozenset({
     "enroll_issued", "enrolled", "enroll_failed", "login", "login_failed", "revoked",
     "role_changed",
     "rule_changed", "emergency_raised", "emergency_cleared", "key_rotated",
-    "server_started", "server_stopped",
+    "server_started", "server_stopped", "alert_published",
 })
 
 #: Domain separation: these bytes prefix every hashed encoding, so an audit hash can never be

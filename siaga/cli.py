@@ -489,6 +489,9 @@ HeadlineEn = Annotated[str | None, typer.Option(help="Optional English headline.
 DescriptionEn = Annotated[str | None, typer.Option(help="English description.")]
 Publisher = Annotated[Path, typer.Option("--identity", help="The publisher's device identity.")]
 RegionCode = Annotated[str, typer.Option("--region", help="Kabupaten/kota code, e.g. 15.06.")]
+PublishVia = Annotated[str | None, typer.Option(
+    "--server", help="Publish through this server (ws://...): it checks the signature, the "
+                     "schema and your right, then serves it. Else written to a local folder.")]
 AlertsOut = Annotated[Path | None, typer.Option(
     "--out", help="Folder served to subscribers (default: the data directory's alerts/, which "
                   "`siaga serve` serves at /alerts/feed.xml).")]
@@ -496,7 +499,7 @@ BaseUrl = Annotated[str, typer.Option("--base-url", help="Where subscribers reac
 
 
 def _publish_alert(kind: str, identity: Path, region: str, roster_file: Path | None,
-                   out: Path | None, base_url: str, data_dir: Path | None,
+                   out: Path | None, via: str | None, base_url: str, data_dir: Path | None,
                    build: Callable[..., Any], wording: tuple[str, str, str],
                    english: tuple[str | None, str | None]) -> None:
     """What every public notice does: check the publisher may issue it for that region,
@@ -520,6 +523,17 @@ def _publish_alert(kind: str, identity: Path, region: str, roster_file: Path | N
     now = time.time()
     alert = build(sender=ident.device_id, now=now, region=where, indonesian=Wording(*wording),
                   english=en, sender_name=member.name)
+    if via is not None:  # the server checks signature, schema and rights, then serves it
+        async def send() -> Any:
+            radio = await _radio(via, identity, None)
+            try:
+                return await radio.publish_alert(alert)
+            finally:
+                await radio.close()
+        notice = _run(send())
+        console.print(f"CAP 1.2 → {via.replace('ws', 'http', 1).rstrip('/')}{notice.url} "
+                      f"(+ .sig)", highlight=False)
+        return
     folder = out if out is not None else resolve_data_dir(data_dir) / "alerts"
     archive = AlertArchive(folder)
     path = archive.add(publish(alert, ident.keys))
@@ -539,6 +553,7 @@ def alert_evacuation(
     headline_en: HeadlineEn = None,
     description_en: DescriptionEn = None,
     out: AlertsOut = None,
+    via: PublishVia = None,
     base_url: BaseUrl = "http://127.0.0.1:8750",
     roster_file: RosterFile = None,
     data_dir: DataDir = None,
@@ -553,7 +568,7 @@ def alert_evacuation(
         alert_level = AlertLevel(level.capitalize())
     except ValueError as exc:
         raise typer.BadParameter("waspada, siaga or awas", param_hint="--level") from exc
-    _publish_alert("evacuation", identity, region, roster_file, out, base_url, data_dir,
+    _publish_alert("evacuation", identity, region, roster_file, out, via, base_url, data_dir,
                    partial(evacuation, level=alert_level), (headline, description, instruction),
                    (headline_en, description_en))
 
@@ -572,6 +587,7 @@ def alert_aid_point(
     headline_en: HeadlineEn = None,
     description_en: DescriptionEn = None,
     out: AlertsOut = None,
+    via: PublishVia = None,
     base_url: BaseUrl = "http://127.0.0.1:8750",
     roster_file: RosterFile = None,
     data_dir: DataDir = None,
@@ -582,7 +598,7 @@ def alert_aid_point(
     from .alerts import aid_point
 
     now = time.time()
-    _publish_alert("aid_point", identity, region, roster_file, out, base_url, data_dir,
+    _publish_alert("aid_point", identity, region, roster_file, out, via, base_url, data_dir,
                    partial(aid_point, place=place, location=(lat, lon), opens=now,
                            closes=now + hours * 3600),
                    (headline, description, instruction), (headline_en, description_en))
@@ -602,6 +618,7 @@ def alert_tps_relocation(
     headline_en: HeadlineEn = None,
     description_en: DescriptionEn = None,
     out: AlertsOut = None,
+    via: PublishVia = None,
     base_url: BaseUrl = "http://127.0.0.1:8750",
     roster_file: RosterFile = None,
     data_dir: DataDir = None,
@@ -611,7 +628,8 @@ def alert_tps_relocation(
 
     from .alerts import tps_relocation
 
-    _publish_alert("tps_relocation", identity, region, roster_file, out, base_url, data_dir,
+    _publish_alert("tps_relocation", identity, region, roster_file, out, via, base_url,
+                   data_dir,
                    partial(tps_relocation, tps=tps, new_place=new_place, location=(lat, lon)),
                    (headline, description, instruction), (headline_en, description_en))
 

@@ -18,8 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import wire
-from .alerts import AlertLevel, Wording, evacuation, publish
-from .alerts.archive import AlertArchive
+from .alerts import AlertLevel, Wording, evacuation
 from .audio.clips import clip_path
 from .audio.files import read_opus_packets
 from .audit import VerifyReport, format_report
@@ -257,15 +256,14 @@ class Demo:
                                                                status=status)
         self.result.messages.append(accepted.id)
 
-    def publish_evacuation(self) -> None:
-        """The governor's public notice: CAP 1.2, signed by the governor's device, in the feed
-        that radio stations and apps subscribe to, so the official word can be told from
-        rumours."""
+    async def publish_evacuation(self) -> None:
+        """The governor's public notice: CAP 1.2, signed on the governor's device and checked
+        by the server (signature, schema, the governor's right), then in the feed that radio
+        stations and apps subscribe to, so the official word can be told from rumours."""
         ident = self.identities["gubernur"]
         region = self.roster.regions["15.06"]
-        now = time.time()
         alert = evacuation(
-            sender=ident.device_id, now=now, region=region, level=AlertLevel.AWAS,
+            sender=ident.device_id, now=time.time(), region=region, level=AlertLevel.AWAS,
             sender_name=self.roster.members["gubernur"].name,
             indonesian=Wording("Evakuasi warga Muara Sabak",
                                "Banjir merendam Muara Sabak; tiga TPS dipindahkan.",
@@ -273,9 +271,8 @@ class Demo:
             english=Wording("Evacuate Muara Sabak",
                             "Flooding in Muara Sabak; three polling stations relocated.",
                             "Go to the shelter at the Regent's office now."))
-        archive = AlertArchive(self.data_dir / "alerts")
-        path = archive.add(publish(alert, ident.keys))
-        archive.write_feed(now, "http://127.0.0.1:8750")
+        notice = await self.stations["gubernur"].publish_alert(alert)
+        path = self.data_dir / notice.url.lstrip("/")
         self.result.alerts.append(path)
         self.say(None, "📢 " + t("alert_published", self.lang, path=path.name), "bold yellow")
 
@@ -372,7 +369,7 @@ class Demo:
         await self.message("bupati-tanjabtim", "komando",
                            text="3 TPS di Muara Sabak terendam, 120 KK dievakuasi, butuh perahu")
         await self.flood_reports()
-        self.publish_evacuation()
+        await self.publish_evacuation()
         bpbd = self._after(2.0, self.talk("bpbd", "gabungan", "bpbd_jawab"))
         await self.talk("bupati-tanjabtim", "komando", "darurat_1506", emergency=True)
         await asyncio.gather(*replies, bpbd, logistics)

@@ -386,6 +386,16 @@ class SitrepRequest(_Msg, tag="sitrep_request"):
     ref: Ref | None = None
 
 
+class AlertPublish(_Msg, tag="alert_publish"):
+    """A public notice (CAP 1.2 XML in Siaga's profile) signed by this device: the server
+    checks the signature, the schema and that the member may publish it for that region,
+    then adds it to the public feed."""
+
+    xml: Annotated[str, msgspec.Meta(min_length=1, max_length=7000)]
+    sig: Base64
+    ref: Ref | None = None
+
+
 class Ping(_Msg, tag="ping"):
     t: float = 0.0
     ref: Ref | None = None
@@ -395,7 +405,7 @@ ClientMessage = (
     Hello | Enroll | Join | Leave | FloorRequest | FloorRelease | EmergencyClear
     | DirectoryRequest | PublishKeys | MessageSend | Receipt | RollcallStart | RollcallAnswer
     | Position | PositionsRequest | OrderIssue | OrderAck | TpsReportSend | FloodReportSend
-    | BoardRequest | SitrepRequest | Ping
+    | BoardRequest | SitrepRequest | AlertPublish | Ping
 )
 
 
@@ -712,6 +722,19 @@ class SitrepMsg(_Out, tag="sitrep"):
     ref: Ref | None = None
 
 
+class AlertNotice(_Out, tag="alert"):
+    """A public notice was published (to everyone on the air, and answering
+    ``alert_publish``): fetch it from ``url`` (``url`` + ``.sig``: its signature)."""
+
+    id: str
+    kind: str
+    region: str
+    headline: str
+    sender: str
+    url: str
+    ref: Ref | None = None
+
+
 class Error(_Out, tag="error"):
     code: str
     message: str
@@ -727,7 +750,7 @@ class Pong(_Out, tag="pong"):
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
     | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | PositionUpdate | Positions
-    | OrderMsg | OrderStatus | ReportAccepted | Board | SitrepMsg
+    | OrderMsg | OrderStatus | ReportAccepted | Board | SitrepMsg | AlertNotice
     | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
@@ -807,6 +830,8 @@ __all__ = [
     "MAX_TEXT",
     "PROTOCOL_VERSION",
     "SUBPROTOCOL",
+    "AlertNotice",
+    "AlertPublish",
     "AudioFrame",
     "Board",
     "BoardRequest",

@@ -147,7 +147,7 @@ def test_misuse_raises_local_protocol_error_and_leaves_head(
 def test_every_kind_is_accepted() -> None:
     chain = AuditChain()
     entries = [chain.append(kind, T0) for kind in sorted(KINDS)]
-    assert len(KINDS) == 13 and verify(entries).ok
+    assert len(KINDS) == 14 and verify(entries).ok
 
 
 def test_edited_field_is_reported_at_that_entry() -> None:

@@ -437,3 +437,63 @@ async def test_direct_message_refusals(radios: dict[str, Client], enroll: Enroll
         with pytest.raises(Refused) as refused:
             await gov._request(msg, expect=wire.MessageAccepted)
         assert refused.value.code == code, msg
+
+
+async def test_alerts_are_published_through_the_server_only_if_signed_and_allowed(
+        radios: dict[str, Client], enroll: Enroll, closed_server: Server,
+        data_dir: Path) -> None:
+    from siaga.alerts import AlertLevel, Wording, evacuation, publish
+    from siaga.alerts.cap import Alert
+
+    gov, bupati = radios["gubernur"], radios["bupati-kerinci"]
+    regions = closed_server.hub.roster.regions
+
+    def notice(sender: Client, region: str, headline: str) -> Alert:
+        assert sender.keyring is not None
+        return evacuation(sender=sender.keyring.device_id, now=time.time(),
+                          region=regions[region], level=AlertLevel.SIAGA,
+                          indonesian=Wording(headline, "Air naik di bantaran sungai."))
+
+    sent = await gov.publish_alert(notice(gov, "15.06", "Siaga banjir Muara Sabak"))
+    assert (sent.kind, sent.region, sent.sender) == ("evacuation", "15.06", "gubernur")
+    assert (data_dir / sent.url.lstrip("/")).is_file()
+    assert sent.id.encode() in (data_dir / "alerts" / "feed.xml").read_bytes()
+    await until(lambda: any(a.id == sent.id for a in bupati.alerts))
+    # A bupati may warn its own regency only.
+    with pytest.raises(Refused) as other:
+        await bupati.publish_alert(notice(bupati, "15.06", "Bukan wilayah saya"))
+    assert other.value.code == "not_allowed"
+    # Signed by one device, sent by another: the signature is checked against the sender.
+    assert bupati.keyring is not None and gov.keyring is not None
+    signed = publish(notice(gov, "15.01", "Palsu"), gov.keyring.keys)
+    with pytest.raises(Refused) as forged:
+        await bupati._request(wire.AlertPublish(xml=signed.xml.decode(),
+                                                sig=signed.signature_b64),
+                              expect=wire.AlertNotice)
+    assert forged.value.code == "bad_signature"
+    # Tampered after signing; not CAP at all.
+    good = publish(notice(gov, "15.06", "Asli"), gov.keyring.keys)
+    tampered = good.xml.decode().replace("Asli", "Palsu")
+    for xml, code in ((tampered, "bad_signature"), ("<alert>nope</alert>", "bad_message")):
+        with pytest.raises(Refused) as bad:
+            await gov._request(wire.AlertPublish(xml=xml, sig=good.signature_b64),
+                               expect=wire.AlertNotice)
+        assert bad.value.code == code
+
+
+def test_cli_publishes_an_alert_through_the_server(tmp_path: Path, roster: Roster,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with server_in_thread(tmp_path / "srv", roster, require_auth=True) as (server, store):
+        code = new_code()
+        DeviceRegistry(store.engine).issue_code(code_hash(code), member="bupati-tanjabtim",
+                                                now=time.time(), expires_at=time.time() + 60,
+                                                created_by="test")
+        ident = asyncio.run(Client.enroll(server.url, code, "bupati-tanjabtim"))
+        ident.save(tmp_path / "bupati.json")
+        args = ["alert", "evacuation", "--level", "awas", "--headline", "Evakuasi Sabak",
+                "--description", "Air naik", "--identity", str(tmp_path / "bupati.json"),
+                "--server", server.url]
+        assert main([*args, "--region", "15.06"]) == 0
+        assert "/alerts/siaga-evacuation-15.06-" in capsys.readouterr().out
+        assert len(list((tmp_path / "srv" / "alerts").glob("*.sig"))) == 1
+        assert main([*args, "--region", "15.01"]) == 1  # not this bupati's regency

@@ -144,6 +144,7 @@ CLIENT_SAMPLES: list[wire.ClientMessage] = [
                          water_level_cm=120, affected=10, ref=2),
     wire.BoardRequest(board="flood", regency="15.06"),
     wire.SitrepRequest(format="pdf", lang="en", ref=1),
+    wire.AlertPublish(xml="<alert/>", sig="AAAA", ref=3),
 ]
 
 
@@ -210,6 +211,8 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.Error(code="bad_message", message="m", ref=3),
     wire.Pong(t=1.0, server_time=2.0),
     wire.ReportAccepted(id="r", stored_at=1.0, ref=2),
+    wire.AlertNotice(id="a", kind="evacuation", region="15.06", headline="h", sender="g",
+                     url="/alerts/a.xml"),
     wire.Board(board="election", data={"province": {"tps_total": 3}}),
     wire.SitrepMsg(format="markdown", content="# Sitrep", generated_at=1.0, ref=4),
     wire.Message(id="m", talkgroup="", sender="a", sender_device="d", sent_at=1.0, to="b",

@@ -52,6 +52,7 @@ from .notices import (
     evacuation,
     may_publish,
     new_identifier,
+    notice_scope,
     tps_relocation,
 )
 from .signing import (
@@ -112,6 +113,7 @@ __all__ = [
     "from_xml",
     "may_publish",
     "new_identifier",
+    "notice_scope",
     "publish",
     "sign",
     "signature_note",

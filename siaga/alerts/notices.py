@@ -102,6 +102,24 @@ def authorise(member: Member, kind: NoticeKind, region_code: str) -> None:
         raise Refused(f"{member.id} ({member.role}) may not publish {kind} for {region_code}")
 
 
+def notice_scope(alert: Alert) -> tuple[NoticeKind, str]:
+    """What a published notice is and where: its kind (the ``siagaNotice`` parameter) and its
+    kabupaten/kota (the Kemendagri geocode of its areas). Every language block must agree, so
+    a notice cannot say one thing to the checker and another to readers."""
+    kinds = {p.value for info in alert.infos for p in info.parameters
+             if p.name == NOTICE_KIND}
+    regions = {g.value for info in alert.infos for area in info.areas for g in area.geocodes
+               if g.name == KEMENDAGRI}
+    if len(kinds) != 1 or len(regions) != 1:
+        raise AlertError("a Siaga notice names exactly one kind (parameter siagaNotice) and "
+                         "one kabupaten/kota (geocode Kemendagri) in every block")
+    (kind,), (region,) = kinds, regions
+    try:
+        return NoticeKind(kind), region
+    except ValueError:
+        raise AlertError(f"unknown notice kind {kind!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Wording:
     """The human text of a notice in one language."""
@@ -258,5 +276,6 @@ __all__ = [
     "evacuation",
     "may_publish",
     "new_identifier",
+    "notice_scope",
     "tps_relocation",
 ]

@@ -372,6 +372,15 @@ def create_app(server: Server) -> FastAPI:
 
     # ---- public alerts ----------------------------------------------------------------------
 
+    @app.post(f"{PREFIX}/alerts", tags=["alerts"],
+              **docs(wire.AlertPublish, wire.AlertNotice, 201))
+    async def alert_publish(request: Request, s: Session) -> Response:
+        """Publish a public notice: CAP 1.2 XML in Siaga's profile, signed by this device
+        (``siaga.alerts.publish``). Checked (signature, schema, the member's right for that
+        kabupaten/kota), added to the feed, announced on the air."""
+        msg = await body(request, wire.AlertPublish)
+        return _json(await gateway.ask(s, msg, wire.AlertNotice), 201)
+
     @app.get(f"{PREFIX}/alerts", tags=["alerts"], **docs(None, list[AlertView]))
     async def alerts() -> Response:
         """Published public notices (CAP 1.2), newest first; public, like the feed."""

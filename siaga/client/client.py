@@ -35,6 +35,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .. import wire
+from ..alerts import publish
+from ..alerts.cap import Alert
 from ..audio.files import write_wav
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
 from ..crypto import (
@@ -277,6 +279,8 @@ class Client:
         self.receipts: dict[str, dict[str, dict[str, float]]] = {}
         #: Device enrollments and revocations, for a key keeper (admins' devices only).
         self.device_updates: asyncio.Queue[wire.DeviceUpdate] = asyncio.Queue()
+        #: Public notices published while this client was on the air.
+        self.alerts: list[wire.AlertNotice] = []
         self._pending_starts: dict[int, wire.TalkerStart] = {}
         self._refreshing: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -505,6 +509,16 @@ class Client:
         msg = wire.FloodReportSend(id=report_id or _report_id(),
                                    report=report, **fields)  # type: ignore[arg-type]
         return await self._request(msg, expect=wire.ReportAccepted)
+
+    async def publish_alert(self, alert: Alert) -> wire.AlertNotice:
+        """Sign a public notice with this device and have the server publish it in the feed
+        (it checks the signature, the CAP schema and that this member may publish it)."""
+        if self.keyring is None:
+            raise LocalProtocolError("publishing alerts needs an enrolled identity")
+        signed = publish(alert, self.keyring.keys)
+        return await self._request(wire.AlertPublish(xml=signed.xml.decode(),
+                                                     sig=signed.signature_b64),
+                                   expect=wire.AlertNotice)
 
     async def board(self, board: str, regency: str | None = None) -> dict[str, Any]:
         """The ``election`` or ``flood`` board as plain data."""
@@ -950,6 +964,8 @@ class Client:
             self._on_order(msg, now)
         elif isinstance(msg, wire.OrderStatus):
             self.order_status.setdefault(msg.id, {})[msg.member] = msg
+        elif isinstance(msg, wire.AlertNotice) and msg.ref is None:
+            self.alerts.append(msg)
         elif isinstance(msg, wire.Rollcall):
             self.polls[msg.id] = msg
         elif isinstance(msg, wire.RollcallBoard):

@@ -202,5 +202,7 @@ class Hub(SignIn, Voice, Keys, Coordination, Operations):
             return self._board_request(session, msg)
         if isinstance(msg, wire.SitrepRequest):
             return self._sitrep_request(session, msg, now)
+        if isinstance(msg, wire.AlertPublish):
+            return self._alert_publish(session, msg)
         raise ProtocolError(f"unexpected message {type(msg).__name__}", ErrorCode.UNKNOWN_TYPE)
 

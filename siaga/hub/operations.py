@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from .. import wire
-from ..crypto import b64e
+from ..alerts import authorise, notice_scope, verify
+from ..alerts.signing import SignedAlert
+from ..crypto import DevicePublic, b64e
 from ..election import TpsReport, check_tps_report, election_board
-from ..errors import ErrorCode, ProtocolError, Refused
+from ..errors import CryptoError, ErrorCode, ProtocolError, Refused
 from ..flood import FloodReport, check_flood_report, flood_report_from_dict
 from ..roster import Member
 from ..sitrep import Sitrep, order_rows, silent_rows
 from .base import HubBase
-from .outputs import Output, RenderSitrep, StoreReport
+from .outputs import Audit, Output, RenderSitrep, StoreAlert, StoreReport
 from .state import Session
 
 
@@ -76,6 +80,45 @@ class Operations(HubBase):
                 self.tps_reports.append(report)
         else:
             self.flood.apply(report)
+
+    # ---- public alerts ----------------------------------------------------------------------
+
+    def _alert_publish(self, session: Session, msg: wire.AlertPublish) -> list[Output]:
+        """A notice signed on the publisher's device: verified here against its enrolled key,
+        so the feed carries only what an authorised member really signed."""
+        assert session.member is not None
+        record = self.devices.get(session.device) if self.devices is not None else None
+        if record is None:
+            raise Refused("public alerts must be signed by an enrolled device",
+                          ErrorCode.NOT_ALLOWED)
+        signed = SignedAlert(msg.xml.encode(), msg.sig, session.device)
+        try:
+            verify(signed, DevicePublic(record.sign_pub, record.dh_pub))
+            alert = signed.to_alert()
+        except CryptoError as exc:
+            raise Refused(f"sig: {exc.message}", ErrorCode.BAD_SIGNATURE) from exc
+        kind, region = notice_scope(alert)
+        if region not in self.roster.regions:
+            raise Refused(f"region: no kabupaten/kota {region!r}", ErrorCode.UNKNOWN_REGION)
+        authorise(session.member, kind, region)
+        headline = alert.infos[0].headline or "" if alert.infos else ""
+        notice = wire.AlertNotice(id=alert.identifier, kind=kind.value, region=region,
+                                  headline=headline, sender=session.member.id,
+                                  url=f"/alerts/{alert.identifier}.xml")
+        return [StoreAlert(SignedAlert(signed.xml, signed.signature_b64, signed.device_id),
+                           notice, session.conn, msg.ref)]
+
+    def alert_stored(self, store: StoreAlert, now: float) -> list[Output]:
+        """The notice is in the feed: tell the publisher, and everyone on the air."""
+        out: list[Output] = [self._broadcast(store.notice),
+                             Audit("alert_published", now, actor=store.signed.device_id,
+                                   subject=store.notice.id,
+                                   detail={"kind": store.notice.kind,
+                                           "region": store.notice.region})]
+        if store.conn in self.sessions:
+            out.append(self._send(store.conn, msgspec.structs.replace(store.notice,
+                                                                      ref=store.ref)))
+        return out
 
     # ---- boards and the situation report --------------------------------------------------
 

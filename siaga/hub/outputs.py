@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..alerts.signing import SignedAlert
 from ..election import TpsReport
 from ..flood import FloodReport
 from ..floor import (
@@ -18,6 +19,7 @@ from ..orders import Order
 from ..positions import Fix
 from ..rollcall import RollCall
 from ..sitrep import Sitrep
+from ..wire import AlertNotice
 
 # ---- outputs ---------------------------------------------------------------------------------
 
@@ -186,7 +188,19 @@ class RenderSitrep:
     ref: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoreAlert:
+    """Add a verified public notice to the archive and the feed, then report back with
+    :meth:`Hub.alert_stored` (announced only once it is served)."""
+
+    signed: SignedAlert
+    notice: AlertNotice
+    conn: int
+    ref: int | None
+
+
 Output = (Send | Close | RecordStart | RecordEnd | Redeem | Audit | StoreKeys | LoadKeys
           | StoreMessage | StoreReceipt | LoadMessages | StoreRollcall | StorePosition
-          | LoadPositions | StoreOrder | StoreOrderState | StoreReport | RenderSitrep)
+          | LoadPositions | StoreOrder | StoreOrderState | StoreReport | RenderSitrep
+          | StoreAlert)
 

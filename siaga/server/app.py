@@ -30,9 +30,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import wire
+from ..alerts.archive import AlertArchive
 from ..api.gateway import Gateway
 from ..election import TpsRegistry, TpsReport
-from ..errors import ProtocolError, SiagaError
+from ..errors import ProtocolError, SiagaError, StoreError
 from ..hub import (
     Audit,
     Close,
@@ -46,6 +47,7 @@ from ..hub import (
     Redeem,
     RenderSitrep,
     Send,
+    StoreAlert,
     StoreKeys,
     StoreMessage,
     StoreOrder,
@@ -352,6 +354,8 @@ class Server:
                 self._spawn(self._store_report(out))
             elif isinstance(out, RenderSitrep):
                 self._spawn(self._render_sitrep(out))
+            elif isinstance(out, StoreAlert):
+                self._spawn(self._store_alert(out))
             elif isinstance(out, Redeem):
                 self._spawn(self._redeem(out))
             elif isinstance(out, Audit):
@@ -429,6 +433,26 @@ class Server:
             self._apply([self.hub.error_to(store.conn, exc, store.ref)])
             return  # not stored: not counted, not acknowledged (the reporter retries)
         self._apply(self.hub.report_stored(store, added, self._clock()))
+
+    async def _store_alert(self, store: StoreAlert) -> None:
+        archive = AlertArchive(self.recorder.data_dir / "alerts")
+
+        def write() -> None:
+            archive.add(store.signed)
+            archive.write_feed(self._clock(), self.feed_base)
+        try:
+            await self._write(write)
+        except (OSError, SiagaError) as exc:
+            log.error("cannot publish alert %s: %s", store.notice.id, exc)
+            self._apply([self.hub.error_to(store.conn, StoreError(
+                f"the alert could not be published: {exc}"), store.ref)])
+            return
+        self._apply(self.hub.alert_stored(store, self._clock()))
+
+    @property
+    def feed_base(self) -> str:
+        """Where the alert feed is served: this radio port, over HTTP(S)."""
+        return self.url.replace("ws", "http", 1).rstrip("/")
 
     async def _render_sitrep(self, render: RenderSitrep) -> None:
         content = await asyncio.to_thread(render_sitrep, render.sitrep, render.format,
