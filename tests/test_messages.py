@@ -187,6 +187,9 @@ async def test_acknowledged_messages_survive_kill_9(server_process: ServerProces
     gov = await Client.connect(server_process.url, "gubernur", "ht-gov")
     accepted = [await gov.send_message("tebo", text=f"darurat {i}") for i in range(20)]
     assert all(a.recipients == 3 for a in accepted)
+    direct = await gov.send_direct("bupati-tebo", text="langsung")
+    reported = [await gov.report_tps("15.08.01.01.001", status="voting", ballots_cast=i)
+                for i in range(5)]
     server_process.kill()  # no shutdown, no flush: SIGKILL right after the last ack
     await asyncio.wait_for(gov.closed.wait(), WAIT)
     await gov.close()
@@ -194,9 +197,13 @@ async def test_acknowledged_messages_survive_kill_9(server_process: ServerProces
     await server_process.start()
     tebo = await Client.connect(server_process.url, "bupati-tebo", "ht-tebo")
     try:
-        await until(lambda: len(tebo.inbox) == 20)
-        assert list(tebo.inbox) == [a.id for a in accepted]
-        assert [m.text for m in tebo.inbox.values()] == [f"darurat {i}" for i in range(20)]
+        await until(lambda: len(tebo.inbox) == 21)
+        assert list(tebo.inbox) == [a.id for a in accepted] + [direct.id]
+        assert [m.text for m in tebo.inbox.values()] == [
+            *(f"darurat {i}" for i in range(20)), "langsung"]
+        board = await tebo.board("election")
+        station = next(s for s in board["stations"] if s["id"] == "15.08.01.01.001")
+        assert (station["reports"], station["ballots_cast"]) == (len(reported), 4)
         gov = await Client.connect(server_process.url, "gubernur", "ht-gov")
         await until(lambda: all("bupati-tebo" in gov.receipts.get(a.id, {})
                                 for a in accepted))
