@@ -243,6 +243,8 @@ def test_who_may_publish(roster: Roster) -> None:
     assert may_publish(m["gubernur"], NoticeKind.TPS_RELOCATION, "15.04")
     assert may_publish(m["bpbd"], NoticeKind.AID_POINT, "15.72")
     assert not may_publish(m["bpbd"], NoticeKind.TPS_RELOCATION, "15.72")
+    assert may_publish(m["kpu"], NoticeKind.TPS_RELOCATION, "15.72")
+    assert not may_publish(m["bawaslu"], NoticeKind.TPS_RELOCATION, "15.72")
     assert not may_publish(m["polda"], NoticeKind.EVACUATION, "15.06")
     authorise(m["walikota-kotajambi"], NoticeKind.AID_POINT, "15.71")
     with pytest.raises(Refused) as info:

@@ -82,11 +82,11 @@ _EVENT: Final[dict[NoticeKind, tuple[str, str]]] = {
 }
 
 #: Roles that may publish each kind. A regional head only for their own kabupaten/kota; the
-#: governor and BPBD province-wide. (The roster has no election-body role yet.)
+#: governor, BPBD and (for polling stations) the election commission KPU province-wide.
 PUBLISHERS: Final[dict[NoticeKind, frozenset[Role]]] = {
     NoticeKind.EVACUATION: frozenset({Role.GOVERNOR, Role.REGIONAL_HEAD, Role.BPBD}),
     NoticeKind.AID_POINT: frozenset({Role.GOVERNOR, Role.REGIONAL_HEAD, Role.BPBD}),
-    NoticeKind.TPS_RELOCATION: frozenset({Role.GOVERNOR, Role.REGIONAL_HEAD}),
+    NoticeKind.TPS_RELOCATION: frozenset({Role.GOVERNOR, Role.REGIONAL_HEAD, Role.KPU}),
 }
 
 
