@@ -12,7 +12,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -787,15 +787,7 @@ def report_tps(
     if incident:
         fields["incidents"] = incident
 
-    async def main() -> None:
-        radio = await _radio(server, identity, member)
-        try:
-            accepted = await radio.report_tps(tps, **fields)
-        finally:
-            await radio.close()
-        console.print(f"Tersimpan/stored: {accepted.id}", highlight=False)
-
-    _run(main())
+    _send_report(server, identity, member, lambda radio: radio.report_tps(tps, **fields))
 
 
 @report_app.command("flood")
@@ -836,10 +828,16 @@ def report_flood(
         ("kind", need_kind), ("quantity", quantity), ("unit", unit), ("note", note))
         if v is not None}
 
+    _send_report(server, identity, member, lambda radio: radio.report_flood(kind, **fields))
+
+
+def _send_report(server: str, identity: Path | None, member: str | None,
+                 send: Callable[[Any], Awaitable[Any]]) -> None:
+    """Sign in, send one report, say it was stored (a refusal names the field)."""
     async def main() -> None:
         radio = await _radio(server, identity, member)
         try:
-            accepted = await radio.report_flood(kind, **fields)
+            accepted = await send(radio)
         finally:
             await radio.close()
         console.print(f"Tersimpan/stored: {accepted.id}", highlight=False)

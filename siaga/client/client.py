@@ -41,6 +41,7 @@ from ..audio.files import write_wav
 from ..audio.opus import FRAME_MS, PCM, OpusDecoder
 from ..crypto import (
     DeviceKeys,
+    DevicePublic,
     GroupKey,
     StreamCipher,
     b64d,
@@ -642,17 +643,8 @@ class Client:
                 self._refreshing.add(m.talkgroup)
                 self._spawn(self._refresh_quietly(m.talkgroup))
             return
-        member, public = sender
-        try:
-            payload = msgspec.json.decode(open_message(gk, m.id, public, b64d(m.blob)))
-        except (CryptoError, msgspec.DecodeError):
-            m.problem = "does not open or is not signed by its sender"
-            return
-        if member != m.sender:
-            m.problem = "sealed by another member than the server claims"
-            return
-        m.text, m.status = payload.get("text"), payload.get("status")
-        m.verified, m.blob, m.problem = True, None, None
+        blob = b64d(m.blob)
+        self._reveal(m, sender, lambda public: open_message(gk, m.id, public, blob))
 
     def _open_direct(self, m: ReceivedMessage) -> None:
         assert self.keyring is not None and m.blob is not None
@@ -666,10 +658,18 @@ class Client:
                 self._refreshing.add("@" + m.sender)
                 self._spawn(self._refresh_quietly("", member=m.sender))
             return
+        keys, blob = self.keyring.keys, b64d(m.blob)
+        self._reveal(m, sender, lambda public: open_direct(keys, m.id, public, blob))
+
+    @staticmethod
+    def _reveal(m: ReceivedMessage, sender: tuple[str, DevicePublic],
+                opener: Callable[[DevicePublic], bytes]) -> None:
+        """Open a sealed message with the sender's enrolled keys and show it, or say why not.
+        The sender shown is the directory's member of the verified device, never the
+        server's claim alone."""
         member, public = sender
         try:
-            payload = msgspec.json.decode(open_direct(self.keyring.keys, m.id, public,
-                                                      b64d(m.blob)))
+            payload = msgspec.json.decode(opener(public))
         except (CryptoError, msgspec.DecodeError):
             m.problem = "does not open or is not signed by its sender"
             return
