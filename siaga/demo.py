@@ -445,8 +445,9 @@ class Demo:
         got = bupati.inbox.get(accepted.id)
         self.result.direct = ((got.text or "", got.verified) if got is not None
                               else ("", False))
+        verified = "verified" if got is not None and got.verified else "not_verified"
         self.say(None, "✉ " + t("direct_sent", self.lang, to=self._name("bupati-tanjabtim"),
-                                verified=bool(got and got.verified)), "magenta")
+                                state=t(verified, self.lang)), "magenta")
 
     async def write_sitrep(self) -> None:
         """The provincial operator asks for the situation report and files it."""

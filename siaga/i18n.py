@@ -112,10 +112,8 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                        "perahu masih kurang {outstanding}",
                        "Flood reported: {affected} people affected, {evacuated} evacuated; "
                        "{outstanding} boats still needed"),
-    "direct_sent": ("Pesan langsung gubernur ke {to} (tersegel untuk HT-nya; terverifikasi: "
-                    "{verified})",
-                    "Governor's direct message to {to} (sealed to their HT; verified: "
-                    "{verified})"),
+    "direct_sent": ("Pesan langsung gubernur ke {to}: tersegel untuk HT-nya, {state}",
+                    "Governor's direct message to {to}: sealed to their HT, {state}"),
     "sitrep_written": ("Laporan situasi (Markdown dan PDF) disimpan: {path}",
                        "Situation report (Markdown and PDF) filed: {path}"),
     "demo_api": ("API HTTP dan dokumentasinya: {url}", "HTTP API and its docs: {url}"),

@@ -136,7 +136,7 @@ def test_quick_demo_plays_the_whole_scene(tmp_path: Path,
                      "order not acknowledged — repeated (1x), operator alerted",
                      "Bupati Muaro Jambi: order copied",
                      "is flooded and moved to SD Negeri 12 Muara Sabak",
-                     "2 boats still needed", "(sealed to their HT; verified: True)",
+                     "2 boats still needed", "sealed to their HT, verified",
                      "Situation report (Markdown and PDF) filed"):
         assert expected in out, expected
     store = open_store(data)
