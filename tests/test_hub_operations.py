@@ -4,6 +4,7 @@ the member's region, and reports and sitreps keep to the radio link's limits."""
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hub import T0, Harness, error_code, msgs
@@ -100,7 +101,7 @@ def test_any_tps_report_is_stored_or_refused_never_half_counted(
     h = harness(roster)
     op = h.login("operator-kerinci")
     raw = wire.encode(wire.TpsReportSend(id="tps-any-1", tps=TPS, ref=1))
-    text = raw[:-1] + "".join(f',"{k}":{wire.msgspec.json.encode(v).decode()}'
+    text = raw[:-1] + "".join(f',"{k}":{msgspec.json.encode(v).decode()}'
                               for k, v in fields.items()) + "}"
     out = h.send(op, text)
     stores = [o for o in out if isinstance(o, StoreReport)]
