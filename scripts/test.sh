@@ -26,4 +26,33 @@ if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests: that is a failure here" >&2
     exit 1
 fi
+[ "$rc" -eq 0 ] || exit "$rc"
+
+# The same store code on a real PostgreSQL server (Debian's postgresql, a throwaway cluster):
+# the tests that write and read the database run again, each in a fresh database.
+if [ -z "${SIAGA_SKIP_POSTGRES:-}" ] && [ $# -eq 0 ]; then
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+            && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing postgresql (the PostgreSQL pass)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            postgresql; } >/dev/null || echo "postgresql could not be installed" >&2
+    fi
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        echo "== pytest on PostgreSQL"
+        pgdir=$(mktemp -d)
+        url=$(bash scripts/postgres.sh start "$pgdir")
+        set +e
+        SIAGA_TEST_POSTGRES=$url .venv/bin/pytest -q -p no:cacheprovider \
+            --hypothesis-profile=ci tests/test_store.py tests/test_ops_store.py \
+            tests/test_messages.py tests/test_identity.py tests/test_audit.py \
+            tests/test_orders.py tests/test_rollcall.py tests/test_positions.py \
+            tests/test_operations.py tests/test_api.py tests/test_e2e.py
+        rc=$?
+        set -e
+        bash scripts/postgres.sh stop "$pgdir"
+        rm -rf "$pgdir"
+    else
+        echo "PostgreSQL is not installed here: its pass was skipped" >&2
+    fi
+fi
 exit "$rc"

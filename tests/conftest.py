@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -40,6 +42,37 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+#: With an admin URL of a PostgreSQL server here, every test gets a fresh database of its own
+#: on it (through ``$SIAGA_DATABASE_URL``, so servers, the CLI and subprocesses use it too).
+#: scripts/test.sh sets it for its PostgreSQL pass.
+TEST_POSTGRES = os.environ.get("SIAGA_TEST_POSTGRES")
+
+
+@pytest.fixture(autouse=True)
+def postgres_database(request: pytest.FixtureRequest,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    if TEST_POSTGRES is None:
+        yield None
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("checks the embedded SQLite file itself")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(TEST_POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(TEST_POSTGRES).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("SIAGA_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

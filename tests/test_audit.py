@@ -353,8 +353,10 @@ def test_edit_via_sql_is_reported_as_edited(log: AuditLog, store: SqlStore) -> N
 @pytest.mark.parametrize(
     "assignment",
     ["at = at + 1", "kind = 'revoked'", "actor = 'x'", "subject = 'y'",
-     "hash = '" + "a" * 64 + "'", "at = 'yesterday'", "detail = 'not json'",
-     "detail = '[1, 2]'", "actor = 12"],
+     "hash = '" + "a" * 64 + "'",
+     pytest.param("at = 'yesterday'", marks=pytest.mark.sqlite_only),  # PostgreSQL refuses it
+     "detail = 'not json'", "detail = '[1, 2]'",
+     pytest.param("actor = 12", marks=pytest.mark.sqlite_only)],
 )
 def test_each_column_edit_is_caught(log: AuditLog, store: SqlStore, assignment: str) -> None:
     fill(log, 4)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import server_in_thread
+from sqlalchemy import text
 
 from siaga import wire
 from siaga.audio.files import read_audio
@@ -405,8 +406,8 @@ async def test_direct_messages_are_sealed_to_the_recipients_devices(
     assert accepted.id not in radios["auditor"].inbox
     # The server keeps only ciphertext.
     with store.engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT text, sealed_for FROM messages WHERE id = ?",
-                                   (accepted.id,)).one()
+        row = conn.execute(text("SELECT text, sealed_for FROM messages WHERE id = :id"),
+                           {"id": accepted.id}).one()
     assert row[0] is None and "Hubungi" not in row[1]
     # Offline: the bupati's HT is off; a second one, enrolled now, gets it at sign-in.
     second = await enroll("bupati-kerinci")

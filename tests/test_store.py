@@ -282,6 +282,7 @@ def test_closed_store_raises_store_error(tmp_path: Path) -> None:
 # --- opening, migrations, data directory ------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_reopening_data_dir_keeps_data(tmp_path: Path) -> None:
     first = open_store(tmp_path / "d")
     try:
@@ -318,6 +319,7 @@ def test_sqlite_url_is_used_as_is(tmp_path: Path) -> None:
     assert count == (1,)
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_pragmas_applied(store: Store) -> None:
     with as_sql(store).engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -381,6 +383,7 @@ def test_data_dir_that_is_a_file_raises(tmp_path: Path) -> None:
         data_dir(blocker / "sub")
 
 
+@pytest.mark.sqlite_only
 def test_open_store_with_env_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "env"))
     s = open_store(data_dir())

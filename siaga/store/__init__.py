@@ -28,6 +28,9 @@ OUTCOMES: Final = frozenset(
 DATA_DIR_ENV: Final = "SIAGA_DATA_DIR"
 #: Database file name inside the data directory.
 DB_FILENAME: Final = "siaga.db"
+#: Environment variable with a database URL (``postgresql+psycopg://...``) to use instead of
+#: the data directory's SQLite file; recordings and alerts stay in the data directory.
+DATABASE_URL_ENV: Final = "SIAGA_DATABASE_URL"
 
 _URL_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SUPPORTED_BACKENDS: Final = ("sqlite", "postgresql")
@@ -139,12 +142,16 @@ def open_store(url_or_data_dir: str | Path) -> Store:
     """Open (and migrate to head) the store at a database URL or inside a data directory.
 
     A ``sqlite:///...`` or ``postgresql://...`` string is used as is; anything else is a
-    directory holding ``siaga.db``, created if missing.
+    directory holding ``siaga.db``, created if missing, unless ``$SIAGA_DATABASE_URL`` names
+    the database (a PostgreSQL server when one laptop is no longer enough).
     """
     from siaga.store.sql import SqlStore
 
     if str(url_or_data_dir) == "":
         raise StoreError("empty database URL or data directory")
+    if not (isinstance(url_or_data_dir, str) and _URL_RE.match(url_or_data_dir)):
+        data_dir(url_or_data_dir)  # recordings and alerts live there whatever the database
+        url_or_data_dir = os.environ.get(DATABASE_URL_ENV) or url_or_data_dir
     if isinstance(url_or_data_dir, str) and _URL_RE.match(url_or_data_dir):
         url = url_or_data_dir
         backend = url.split(":", 1)[0].split("+", 1)[0].lower()
@@ -160,6 +167,7 @@ def open_store(url_or_data_dir: str | Path) -> Store:
 
 
 __all__ = [
+    "DATABASE_URL_ENV",
     "DATA_DIR_ENV",
     "DB_FILENAME",
     "OUTCOMES",
