@@ -60,6 +60,7 @@ from ..store.messages_sql import MessageStore
 from ..store.orders_sql import OrderStore
 from ..store.positions_sql import PositionStore
 from ..store.rollcall_sql import RollcallStore
+from ..web import Console
 from .recorder import Recorder
 
 log = logging.getLogger("siaga.server")
@@ -104,6 +105,7 @@ class Server:
         self.rollcalls = RollcallStore(store.engine)
         self.positions = PositionStore(store.engine)
         self.order_store = OrderStore(store.engine)
+        self.console = Console(roster)  # the browser console, served on this port
 
     @property
     def url(self) -> str:
@@ -218,7 +220,7 @@ class Server:
         if path == "/healthz":
             return connection.respond(200, "ok\n")
         if not path.startswith("/alerts/"):
-            return None
+            return self.console.respond(request)  # None: a WebSocket handshake goes on
         name = path[len("/alerts/"):]
         if not ALERT_FILE.fullmatch(name):
             return connection.respond(404, "not found\n")
