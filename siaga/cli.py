@@ -111,6 +111,7 @@ def serve(
     from .server import Server, server_context
     from .store import data_dir as resolve_data_dir
     from .store import open_store
+    from .web import console_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     the_roster = load_roster(roster)
@@ -124,6 +125,7 @@ def serve(
                         require_auth=not open_network, ssl=tls)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
+        console.print(f"Konsol/console: {console_url(server.url)}", highlight=False)
         if open_network:
             console.print("[yellow]Jaringan TERBUKA: tanpa pendaftaran perangkat. "
                           "OPEN network: no device enrollment.[/yellow]")

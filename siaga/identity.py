@@ -34,7 +34,8 @@ ROLE_ALIASES: Final[dict[str, Role]] = {
     "wali_kota": Role.REGIONAL_HEAD, "regional_head": Role.REGIONAL_HEAD,
     "staff": Role.STAFF, "staf": Role.STAFF, "operator": Role.STAFF,
     "police": Role.POLICE, "polisi": Role.POLICE, "fire": Role.FIRE, "damkar": Role.FIRE,
-    "bpbd": Role.BPBD, "kpu": Role.KPU, "bawaslu": Role.BAWASLU, "auditor": Role.AUDITOR, "admin": Role.ADMIN,
+    "bpbd": Role.BPBD, "kpu": Role.KPU, "bawaslu": Role.BAWASLU,
+    "auditor": Role.AUDITOR, "admin": Role.ADMIN,
 }
 
 

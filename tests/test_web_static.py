@@ -63,7 +63,8 @@ async def test_roster_json(server: Server) -> None:
     assert (status, headers["Content-Type"]) == (200, "application/json")
     data = json.loads(body)
     assert len(data["regions"]) == 11
-    assert {"id": "gubernur", "name": "Gubernur Jambi", "role": "governor", "region": ""} in data["members"]
+    governor = {"id": "gubernur", "name": "Gubernur Jambi", "role": "governor", "region": ""}
+    assert governor in data["members"]
     komando = next(g for g in data["talkgroups"] if g["id"] == "komando")
     assert "bupati-tebo" in komando["members"]
 

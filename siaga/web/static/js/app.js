@@ -169,6 +169,8 @@ async function enter(welcome) {
   const statusSelect = $('message-status');
   statusSelect.replaceChildren(new Option('—', ''), ...welcome.status_codes.map((s) => new Option(lang === 'en' ? s.text_en : s.text_id, s.code)));
   render();
+  renderFloor(app.talker.state);
+  boards.renderAll(app);
   for (const g of app.talkgroups.values()) if (g.wanted) await join(g.id);
   app.conn.request({ type: 'positions_request' }).catch(() => {}); // only some roles may see them
   loadAlerts();
@@ -361,7 +363,8 @@ function renderTalkgroups() {
       </div>
       <p class="tg-talker"></p>`;
     li.querySelector('.name').textContent = g.name;
-    li.querySelector('.key').textContent = hasKey ? '🔒' : '…';
+    li.querySelector('.key').textContent = hasKey ? 'E2E' : '…';
+    li.querySelector('.key').classList.add(hasKey ? 'on' : 'off');
     li.querySelector('.key').title = hasKey ? t('sealed') : t('waitingKeys');
     li.querySelector('.key').setAttribute('aria-label', li.querySelector('.key').title);
     li.querySelector('.join').textContent = g.joined ? t('leave') : t('join');
@@ -392,7 +395,7 @@ function renderTalkers() {
     const li = document.createElement('li');
     if (r.emergency) li.classList.add('emergency');
     const who = r.verified ? describe(r.verified) : `${describe(r.claimed.id)} (${r.sealed ? '…' : t('unsealed')})`;
-    li.textContent = `${tgName(r.talkgroup)}: ${who}${r.sealed && r.verified ? ' 🔒' : ''}${r.emergency ? ` — ${t('emergency')}` : ''}`;
+    li.textContent = `${tgName(r.talkgroup)}: ${who}${r.sealed && r.verified ? ' [E2E]' : ''}${r.emergency ? ` — ${t('emergency')}` : ''}`;
     li.dataset.member = r.verified || r.claimed.id;
     items.push(li);
   }

@@ -88,10 +88,10 @@ export function renderOrders(app) {
   mine.replaceChildren();
   for (const o of [...app.orders.values()].reverse()) {
     const m = o.raw;
-    const text = o.body ? bodyText(app, o.body) : `🔒 ${o.problem ?? '…'}`;
+    const text = o.body ? bodyText(app, o.body) : `[E2E] ${o.problem ?? '…'}`;
     const li = item(m.repeat > 0 ? 'escalated' : '', line(text),
       line(`${tgName(m.talkgroup)} — ${person(m.by).name}, ${dateTime(m.sent_at)}; ${t('dueAt', { t: dateTime(m.due_at) })}`
-        + (m.repeat > 0 ? `; ${t('repeat', { n: m.repeat })}` : '') + (o.verified ? ' 🔒' : ''), 'meta'));
+        + (m.repeat > 0 ? `; ${t('repeat', { n: m.repeat })}` : '') + (o.verified ? ' [E2E]' : ''), 'meta'));
     li.dataset.id = m.id;
     if (o.state) li.append(line(`${t('state_' + o.state)}`, 'state'));
     if (o.state !== 'done') {
@@ -141,14 +141,14 @@ export function renderMessages(app) {
   for (const { x, mine } of all) {
     if (mine) {
       const receipts = [...x.receipts.entries()].map(([m, s]) => `${person(m).name}: ${t(s)}`).join(', ');
-      const li = item('sent', line(`${t('me')} → ${tgName(x.talkgroup)}: ${bodyText(app, x.body)} 🔒`),
+      const li = item('sent', line(`${t('me')} → ${tgName(x.talkgroup)}: ${bodyText(app, x.body)} [E2E]`),
         line(`${dateTime(x.at)} — ${receipts || '…'}`, 'meta'));
       li.dataset.id = x.id;
       list.append(li);
     } else {
       const m = x.raw;
-      const text = x.body ? bodyText(app, x.body) : `🔒 ${x.problem ?? '…'}`;
-      const li = item('received', line(`${describe(m.sender)} → ${tgName(m.talkgroup)}: ${text}${x.verified ? ' 🔒' : ''}`),
+      const text = x.body ? bodyText(app, x.body) : `[E2E] ${x.problem ?? '…'}`;
+      const li = item('received', line(`${describe(m.sender)} → ${tgName(m.talkgroup)}: ${text}${x.verified ? ' [E2E]' : ''}`),
         line(dateTime(m.sent_at), 'meta'));
       li.dataset.id = m.id;
       list.append(li);
@@ -181,7 +181,7 @@ export function renderHistory(app, play) {
   for (const r of app.listener.history) {
     const secs = r.playout ? r.playout.frames.length * 0.02 : 0;
     const who = describe(r.verified || r.claimed.id);
-    const li = item(r.emergency ? 'escalated' : '', line(`${tgName(r.talkgroup)} — ${who}${r.verified ? ' 🔒' : r.sealed ? '' : ` (${t('unsealed')})`}`),
+    const li = item(r.emergency ? 'escalated' : '', line(`${tgName(r.talkgroup)} — ${who}${r.verified ? ' [E2E]' : r.sealed ? '' : ` (${t('unsealed')})`}`),
       line(`${time(r.heardAt)} · ${t('seconds', { s: number(secs, 1) })} · ${t('outcome_' + r.outcome)}`, 'meta'));
     if (r.playout) li.append(button(`▶ ${t('replay')}`, () => play(r), `${t('replay')}: ${who}, ${time(r.heardAt)}`));
     list.append(li);
