@@ -66,6 +66,7 @@ class Regencies:
         self.demo = demo
         self.tasks: set[asyncio.Task[object]] = set()
         self.chosen: dict[int, str | None] = {}  # stream -> the head who answers it
+        self.copied: set[tuple[str, str]] = set()  # (order, member) acknowledged
         self.heads = [m for m in demo.stations
                       if demo.roster.members[m].role == "regional_head"]
         self.rotation = itertools.cycle(self.heads)
@@ -93,7 +94,10 @@ class Regencies:
         client = self.demo.stations[member_id]
         if isinstance(msg, wire.Rollcall) and msg.by != member_id:
             self._spawn(client.answer_rollcall(msg.id), 0.5 + 0.2 * len(self.tasks))
-        elif isinstance(msg, wire.OrderMsg) and msg.repeat == 0 and member_id in msg.to:
+        elif (isinstance(msg, wire.OrderMsg) and member_id in msg.to
+              and (msg.id, member_id) not in self.copied):
+            # Now every station copies its orders (in the scene one stayed silent on purpose).
+            self.copied.add((msg.id, member_id))
             self._spawn(client.acknowledge_order(msg.id), 1.5)
         elif (isinstance(msg, wire.TalkerStop) and msg.member == GOVERNOR
               and msg.outcome == "completed"):

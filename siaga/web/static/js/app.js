@@ -367,8 +367,9 @@ function renderTalkgroups() {
     li.querySelector('.key').classList.add(hasKey ? 'on' : 'off');
     li.querySelector('.key').title = hasKey ? t('sealed') : t('waitingKeys');
     li.querySelector('.key').setAttribute('aria-label', li.querySelector('.key').title);
-    li.querySelector('.join').textContent = g.joined ? t('leave') : t('join');
-    li.querySelector('.join').setAttribute('aria-label', `${g.joined ? t('leave') : t('join')}: ${g.name}`);
+    // A toggle: "Listen", pressed while this talkgroup is in the scan list.
+    li.querySelector('.join').textContent = t('join');
+    li.querySelector('.join').setAttribute('aria-label', `${t('join')}: ${g.name}`);
     li.querySelector('.tg-controls label').textContent = `${t('volume')} ${g.name}`;
     const vol = li.querySelector('input[type=range]');
     vol.value = level.volume;

@@ -59,10 +59,16 @@ export class ProvinceMap {
     let g = this.markers.get(member);
     if (!g) {
       g = el('g', { class: 'member', 'data-member': member });
-      g.append(el('title'), el('path', { d: 'M0,0 l-6,-14 a6.5,6.5 0 1,1 12,0 z' }), el('text', { x: 9, y: -10 }));
+      g.append(el('title'), el('path', { d: 'M0,0 l-6,-14 a6.5,6.5 0 1,1 12,0 z' }), el('text', { x: 8 }));
       this.layer.append(g);
       this.markers.set(member, g);
     }
+    g.dataset.x = x;
+    g.dataset.y = y;
+    // Labels go below the pin (the seat's name is above it), stacked when members share a spot.
+    const before = [...this.markers.values()];
+    const row = before.slice(0, before.indexOf(g)).filter((o) => Math.hypot(o.dataset.x - x, o.dataset.y - y) < 4).length;
+    g.querySelector('text').setAttribute('y', String(14 + 15 * row));
     g.setAttribute('transform', `translate(${x.toFixed(1)},${y.toFixed(1)})`);
     g.querySelector('title').textContent = label;
     g.querySelector('text').textContent = label;
