@@ -136,6 +136,7 @@ function wire(conn) {
   });
   conn.on('order', (m) => onOrder(m));
   conn.on('order_status', (m) => {
+    if (m.ref !== undefined) return; // the answer to our own order_issue, not a recipient's state
     if (!app.issued.has(m.id)) app.issued.set(m.id, { id: m.id, members: new Map() });
     app.issued.get(m.id).members.set(m.member, m);
     boards.renderOrders(app);
@@ -302,6 +303,7 @@ async function onIssueOrder(ev) {
       { text, status: null });
     const entry = app.issued.get(ok.id) || { id: ok.id, members: new Map() };
     Object.assign(entry, { text, talkgroup: app.selected, to, at: ok.at });
+    for (const member of to) if (!entry.members.has(member)) entry.members.set(member, { state: 'issued', at: ok.at });
     app.issued.set(ok.id, entry);
     $('order-text').value = '';
     boards.renderOrders(app);
