@@ -215,7 +215,8 @@ class Server:
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Plain HTTP beside the WebSocket: the public alert feed, for anyone to subscribe to
-        without an account, and a health check. Everything else goes on to the handshake."""
+        without an account, a health check, and the browser console's files (siaga.web); a
+        WebSocket upgrade goes on to the handshake."""
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return connection.respond(200, "ok\n")
