@@ -5,7 +5,8 @@ with Python clients on the other end of the radio.
 The browser's microphone is a speech WAV (Chromium's fake capture device), so what the
 Python client hears can be compared with what was "said"; the other way, the page keeps the
 PCM it decoded (for the history's replay), which the test reads back and compares with what
-the Python client sent. Screenshots of the main screens go to ``docs/screenshots/``.
+the Python client sent. Screenshots of the main screens are taken on the way; to refresh
+``docs/screenshots/``, run with ``SIAGA_SCREENSHOTS=docs/screenshots``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from siaga.store import open_store
 from siaga.store.identity_sql import DeviceRegistry
 
 T = TypeVar("T")
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+#: Where screenshots go: docs/screenshots/ when refreshing them on purpose
+#: (SIAGA_SCREENSHOTS=docs/screenshots), else a temporary folder, so a test run leaves the
+#: work tree clean.
+SHOTS = Path(os.environ["SIAGA_SCREENSHOTS"]) if os.environ.get("SIAGA_SCREENSHOTS") else None
 #: The clip the browser's fake microphone plays (looped by Chromium).
 MIC_CLIP = "gubernur_buka"
 KEYED = ["komando", "gabungan"]
@@ -152,7 +156,8 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, npt.NDArray
 
 
 @pytest.fixture(scope="module")
-def browser(mic_wav: tuple[Path, npt.NDArray[np.int16]]) -> Iterator[WebDriver]:
+def browser(mic_wav: tuple[Path, npt.NDArray[np.int16]],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     binary, driver_path = chromium()
     from selenium.webdriver.chrome.service import Service
 
@@ -166,6 +171,7 @@ def browser(mic_wav: tuple[Path, npt.NDArray[np.int16]]) -> Iterator[WebDriver]:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.capabilities["siaga_shots"] = str(tmp_path_factory.mktemp("screenshots"))
     try:
         yield driver
     finally:
@@ -186,8 +192,9 @@ def js(driver: WebDriver, script: str, *args: Any) -> Any:
 
 
 def shot(driver: WebDriver, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    folder = SHOTS or Path(driver.capabilities["siaga_shots"])
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / f"{name}.png"))
 
 
 def correlation(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[float, int]:
