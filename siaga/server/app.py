@@ -86,6 +86,7 @@ class Server:
         self.hub = Hub(roster, DeviceDirectory() if require_auth else None)
         self.recorder = Recorder(store, data_dir)
         self.store = store
+        self.console = Console(roster)  # the browser console, served on this port
         self.host, self.port = host, port
         self.ssl = ssl  # None: plain ws:// (behind a TLS-terminating proxy, or a lab)
         self._clock = clock
@@ -105,7 +106,6 @@ class Server:
         self.rollcalls = RollcallStore(store.engine)
         self.positions = PositionStore(store.engine)
         self.order_store = OrderStore(store.engine)
-        self.console = Console(roster)  # the browser console, served on this port
 
     @property
     def url(self) -> str:
