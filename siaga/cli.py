@@ -125,10 +125,10 @@ def serve(
                         require_auth=not open_network, ssl=tls)
         await server.start()
         console.print(f"Siaga: {the_roster.network} — {server.url} (data: {directory})")
-        console.print(f"Konsol/console: {console_url(server.url)}", highlight=False)
         if open_network:
             console.print("[yellow]Jaringan TERBUKA: tanpa pendaftaran perangkat. "
                           "OPEN network: no device enrollment.[/yellow]")
+        console.print(f"Konsol/console: {console_url(server.url)}", highlight=False)
         stop = asyncio.Event()
         loop_ = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
