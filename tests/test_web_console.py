@@ -443,10 +443,41 @@ def test_9_english_phone_and_labels(network: Network, browser: WebDriver) -> Non
     Select(browser.find_element(By.ID, "lang")).select_by_value("id")
 
 
-def test_10_sign_out_and_back_in(network: Network, browser: WebDriver) -> None:
+def test_12_sign_out_and_back_in(network: Network, browser: WebDriver) -> None:
     browser.find_element(By.ID, "signout").click()
     wait_for(browser, lambda d: visible(d, "known-device"), what="sign-in view")
     browser.find_element(By.ID, "continue").click()
     wait_for(browser, lambda d: visible(d, "console-view"), what="signed in again")
     wait_for(browser, lambda d: js(d, "return !!window.siagaConsole.keyring.latest('komando')"))
     assert any(True for _ in wire.SERVER_TYPES)  # the wire module is what both sides speak
+
+
+def test_11_floor_states_preempted_queued_denied(network: Network, browser: WebDriver) -> None:
+    """The talker sees each floor state in words: cut off, queued with its place, refused."""
+    polda = network.stations["polda"]
+    browser.find_element(By.ID, "sel-gabungan").click()
+    ptt = browser.find_element(By.ID, "ptt")
+    ActionChains(browser).click_and_hold(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "talking", what="talking on gabungan")
+    assert "Gabungan" in browser.find_element(By.ID, "floor-status").text
+    assert "sisa" in browser.find_element(By.ID, "floor-time").text  # time left before the limit
+    emergency = network.loop.run(polda.request_floor("gabungan", emergency=True))
+    wait_for(browser, lambda d: phase(d) == "preempted", what="pre-empted by an emergency")
+    assert "panggilan darurat" in browser.find_element(By.ID, "floor-status").text
+    ActionChains(browser).release(ptt).perform()
+    ActionChains(browser).click_and_hold(ptt).perform()  # again, while the emergency holds
+    wait_for(browser, lambda d: phase(d) == "queued", what="queued behind the emergency")
+    assert "urutan ke-1" in browser.find_element(By.ID, "floor-status").text
+    shot(browser, "13-queued")
+    ActionChains(browser).release(ptt).perform()  # leaves the queue
+    wait_for(browser, lambda d: phase(d) == "idle", what="withdrawn")
+    network.loop.run(emergency.release())
+    browser.find_element(By.ID, "clear-emergency").click()
+    wait_for(browser, lambda d: not visible(d, "emergency-banner"), what="emergency cleared")
+    # A talkgroup whose key has not arrived: refused here, never sent in the clear.
+    browser.find_element(By.ID, "sel-kerinci").click()
+    ActionChains(browser).click_and_hold(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "denied", what="refused without a key")
+    assert "kunci" in browser.find_element(By.ID, "floor-status").text
+    ActionChains(browser).release(ptt).perform()
+    browser.find_element(By.ID, "sel-komando").click()

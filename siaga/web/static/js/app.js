@@ -161,14 +161,16 @@ async function enter(welcome) {
   $('whoami').textContent = `${t('signedInAs')} ${describe(welcome.member.id)}`;
   $('conn-status').textContent = t('connected');
   const previous = app.talkgroups;
+  // can_transmit is left out when true (the server omits defaults).
   app.talkgroups = new Map(welcome.talkgroups.map((g) => [g.id, {
-    ...g, joined: false, number: g.number, wanted: previous.get(g.id)?.wanted ?? true,
+    ...g, can_transmit: g.can_transmit !== false, joined: false, number: g.number, wanted: previous.get(g.id)?.wanted ?? true,
   }]));
   if (!app.selected || !app.talkgroups.has(app.selected)) {
-    app.selected = welcome.talkgroups.find((g) => g.can_transmit)?.id ?? welcome.talkgroups[0]?.id ?? null;
+    app.selected = welcome.talkgroups.find((g) => g.can_transmit !== false)?.id ?? welcome.talkgroups[0]?.id ?? null;
   }
   const statusSelect = $('message-status');
   statusSelect.replaceChildren(new Option('—', ''), ...welcome.status_codes.map((s) => new Option(lang === 'en' ? s.text_en : s.text_id, s.code)));
+  buildTalkgroups();
   render();
   renderFloor(app.talker.state);
   boards.renderAll(app);
@@ -339,56 +341,76 @@ export function render() {
   boards.renderHistory(app, (r) => replay(r.playout.pcm(), app.listener.level(r.talkgroup).gain));
 }
 
-function renderTalkgroups() {
-  const list = $('tg-list');
+/** The talkgroup list is built once per sign-in and then updated in place, so a slider being
+ * dragged or a focused button is never replaced under the user's hand. */
+function buildTalkgroups() {
   const items = [];
-  let anyKey = false;
   for (const g of app.talkgroups.values()) {
     const li = document.createElement('li');
     li.dataset.talkgroup = g.id;
-    if (app.emergencies.has(g.id)) li.classList.add('tg-emergency');
-    const level = app.listener.level(g.id);
-    const hasKey = Boolean(app.keyring.latest(g.id));
-    anyKey ||= hasKey;
-    const talker = app.listener.talking(g.id);
     li.innerHTML = `
       <div class="tg-head">
-        <input type="radio" name="tg" id="sel-${g.id}" ${app.selected === g.id ? 'checked' : ''} ${g.can_transmit ? '' : 'disabled'}>
+        <input type="radio" name="tg" id="sel-${g.id}" ${g.can_transmit ? '' : 'disabled'}>
         <label class="name" for="sel-${g.id}"></label>
-        <span class="badge key" title=""></span>
-        <button type="button" class="join" aria-pressed="${g.joined}"></button>
+        <span class="badge key"></span>
+        <button type="button" class="join"></button>
       </div>
       <div class="tg-controls">
         <label class="visually-hidden" for="vol-${g.id}"></label>
         <input type="range" id="vol-${g.id}" min="0" max="1" step="0.05">
-        <button type="button" class="mute" aria-pressed="${level.muted}"></button>
+        <button type="button" class="mute"></button>
       </div>
       <p class="tg-talker"></p>`;
-    li.querySelector('.name').textContent = g.name;
-    li.querySelector('.key').textContent = hasKey ? 'E2E' : '…';
-    li.querySelector('.key').classList.add(hasKey ? 'on' : 'off');
-    li.querySelector('.key').title = hasKey ? t('sealed') : t('waitingKeys');
-    li.querySelector('.key').setAttribute('aria-label', li.querySelector('.key').title);
-    // A toggle: "Listen", pressed while this talkgroup is in the scan list.
-    li.querySelector('.join').textContent = t('join');
-    li.querySelector('.join').setAttribute('aria-label', `${t('join')}: ${g.name}`);
-    li.querySelector('.tg-controls label').textContent = `${t('volume')} ${g.name}`;
-    const vol = li.querySelector('input[type=range]');
-    vol.value = level.volume;
-    vol.addEventListener('input', () => app.listener.setLevel(g.id, { volume: Number(vol.value) }));
-    const mute = li.querySelector('.mute');
-    mute.textContent = level.muted ? t('unmute') : t('mute');
-    mute.setAttribute('aria-label', `${level.muted ? t('unmute') : t('mute')}: ${g.name}`);
-    mute.addEventListener('click', () => { app.listener.setLevel(g.id, { muted: !level.muted }); renderTalkgroups(); });
-    li.querySelector('.join').addEventListener('click', () => (g.joined ? leave(g.id) : join(g.id)));
-    li.querySelector('input[type=radio]').addEventListener('change', () => { app.selected = g.id; renderFloor(app.talker.state); boards.renderOrderForm(app); });
-    li.querySelector('.tg-talker').textContent = talker ? `▶ ${describe(talker.verified || talker.claimed.id)}` : '';
+    const el = {
+      li, radio: li.querySelector('input[type=radio]'), name: li.querySelector('.name'), key: li.querySelector('.key'),
+      join: li.querySelector('.join'), volLabel: li.querySelector('.tg-controls label'),
+      vol: li.querySelector('input[type=range]'), mute: li.querySelector('.mute'), talker: li.querySelector('.tg-talker'),
+    };
+    el.vol.value = app.listener.level(g.id).volume;
+    el.vol.addEventListener('input', () => app.listener.setLevel(g.id, { volume: Number(el.vol.value) }));
+    el.mute.addEventListener('click', () => {
+      app.listener.setLevel(g.id, { muted: !app.listener.level(g.id).muted });
+      renderTalkgroups();
+    });
+    el.join.addEventListener('click', () => (g.joined ? leave(g.id) : join(g.id)));
+    el.radio.addEventListener('change', () => {
+      app.selected = g.id;
+      renderFloor(app.talker.state);
+      boards.renderOrderForm(app);
+    });
+    g.el = el;
     items.push(li);
   }
-  // Keep keyboard focus where it was across a re-render.
-  const focused = document.activeElement?.id;
-  list.replaceChildren(...items);
-  if (focused && $(focused)) $(focused).focus();
+  $('tg-list').replaceChildren(...items);
+  renderTalkgroups();
+}
+
+function renderTalkgroups() {
+  let anyKey = false;
+  for (const g of app.talkgroups.values()) {
+    const el = g.el;
+    if (!el) continue;
+    const level = app.listener.level(g.id);
+    const hasKey = Boolean(app.keyring.latest(g.id));
+    anyKey ||= hasKey;
+    const talker = app.listener.talking(g.id);
+    el.li.classList.toggle('tg-emergency', app.emergencies.has(g.id));
+    el.radio.checked = app.selected === g.id;
+    el.name.textContent = g.name;
+    el.key.textContent = hasKey ? 'E2E' : '…';
+    el.key.className = `badge key ${hasKey ? 'on' : 'off'}`;
+    el.key.title = hasKey ? t('sealed') : t('waitingKeys');
+    el.key.setAttribute('aria-label', el.key.title);
+    // A toggle: "Listen", pressed while this talkgroup is in the scan list.
+    el.join.textContent = t('join');
+    el.join.setAttribute('aria-label', `${t('join')}: ${g.name}`);
+    el.join.setAttribute('aria-pressed', String(g.joined));
+    el.volLabel.textContent = `${t('volume')} ${g.name}`;
+    el.mute.textContent = level.muted ? t('unmute') : t('mute');
+    el.mute.setAttribute('aria-label', `${level.muted ? t('unmute') : t('mute')}: ${g.name}`);
+    el.mute.setAttribute('aria-pressed', String(level.muted));
+    el.talker.textContent = talker ? `▶ ${describe(talker.verified || talker.claimed.id)}` : '';
+  }
   $('keys-note').hidden = anyKey || app.talkgroups.size === 0;
 }
 

@@ -18,6 +18,12 @@ export class Talker {
     for (const type of ['floor_granted', 'floor_queued', 'floor_denied', 'floor_revoked', 'floor_released']) {
       conn.on(type, (m) => this._floor(m));
     }
+    // A request the server refuses outright (not joined, say) answers with an error.
+    conn.on('error', (m) => {
+      if (m.ref !== undefined && m.ref === this.requestRef && this.state.phase === 'requesting') {
+        this._set({ phase: 'denied', talkgroup: this.state.talkgroup, reason: m.code, detail: m.message });
+      }
+    });
   }
 
   get busy() { return !['idle', 'denied', 'preempted'].includes(this.state.phase); }
@@ -44,7 +50,8 @@ export class Talker {
     if (!this.pressed && !emergency) { this._set({ phase: IDLE }); return; } // let go already
     this.sealing = sealing;
     this.requestSent = true;
-    this.conn.send({ type: 'floor_request', talkgroup, emergency, ...(sealing ? { e2e: sealing.e2e } : {}) });
+    this.requestRef = this.conn.refs++;
+    this.conn.send({ type: 'floor_request', talkgroup, emergency, ref: this.requestRef, ...(sealing ? { e2e: sealing.e2e } : {}) });
   }
 
   /** PTT released: give the floor back, or withdraw from the queue. */
