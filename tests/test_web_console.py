@@ -404,7 +404,39 @@ def test_7_messages_and_orders(network: Network, browser: WebDriver) -> None:
     network.loop.run(kerinci.acknowledge_order(order_id))
     wait_for(browser, lambda d: "dimengerti" in d.find_element(By.ID, "orders-by").text,
              what="acknowledgement shown")
+    # An order for the governor, copied in the console.
+    operator = network.stations["operator-provinsi"]
+    status = network.loop.run(operator.issue_order("komando", ["gubernur"],
+                                                   "Hadiri rapat koordinasi pukul 14.00",
+                                                   due_in=3600))
+    card = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"#orders-for li[data-id='{status.id}'] button"), what="order shown")
+    assert "Hadiri rapat koordinasi" in browser.find_element(By.ID, "orders-for").text
     shot(browser, "10-orders")
+    card[0].click()  # "Dimengerti" (copy)
+    wait_for(browser, lambda d: operator.order_status.get(status.id, {}).get("gubernur")
+             is not None and operator.order_status[status.id]["gubernur"].state == "copied",
+             what="the issuer sees it copied")
+
+
+def test_7b_public_alerts(network: Network, browser: WebDriver) -> None:
+    from siaga.alerts import AlertLevel, Wording, evacuation, publish
+    from siaga.alerts.archive import AlertArchive
+    from siaga.crypto import DeviceKeys
+
+    keys = DeviceKeys.generate()
+    now = time.time()
+    alert = evacuation(sender=keys.public.device_id, now=now,
+                       region=network.server.hub.roster.regions["15.06"], level=AlertLevel.AWAS,
+                       indonesian=Wording("Evakuasi warga Muara Sabak", "Banjir naik.",
+                                          "Menuju posko."))
+    archive = AlertArchive(network.server.recorder.data_dir / "alerts")
+    archive.add(publish(alert, keys))
+    archive.write_feed(now, network.url)
+    browser.find_element(By.ID, "tab-alerts").click()  # the tab reloads the feed
+    wait_for(browser, lambda d: "Evakuasi warga Muara Sabak" in d.find_element(
+        By.ID, "alert-list").text, what="alert from the CAP feed")
+    shot(browser, "14-alerts")
 
 
 def test_8_space_bar_is_ptt(network: Network, browser: WebDriver) -> None:

@@ -113,7 +113,11 @@ function wire(conn) {
     if (await app.keyring.addSealed(m)) { app.listener.retry(); reopenSealed(); }
     renderTalkgroups();
   });
-  conn.on('directory', (m) => { app.keyring.updateDirectory(m); reopenSealed(); });
+  conn.on('directory', (m) => {
+    app.keyring.updateDirectory(m);
+    app.listener.retry(); // a talker's device may be known now
+    reopenSealed();
+  });
   conn.on('joined', (m) => {
     const g = app.talkgroups.get(m.talkgroup);
     if (g) Object.assign(g, { joined: true, number: m.number });

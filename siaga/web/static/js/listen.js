@@ -20,7 +20,6 @@ export class Listener {
     this.refreshing = new Set();
     conn.on('talker_start', (m) => this._start(m));
     conn.on('talker_stop', (m) => this._stop(m));
-    conn.on('directory', () => this.retry());
     conn.onaudio = (data) => this._audio(data);
   }
 
