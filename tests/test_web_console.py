@@ -357,6 +357,8 @@ def test_5_rollcall_answered_in_browser(network: Network, browser: WebDriver) ->
     operator = network.stations["operator-provinsi"]
     board = network.loop.run(operator.start_rollcall("komando", timeout=30))
     wait_for(browser, lambda d: visible(d, "rollcall-banner"), what="roll call banner")
+    browser.find_element(By.ID, "tab-rollcall").click()
+    assert "Operator Posko Provinsi" in browser.find_element(By.ID, "rollcall-boards").text
     shot(browser, "07-rollcall")
     browser.find_element(By.ID, "rollcall-answer").click()
     wait_for(browser, lambda d: any(e.member == "gubernur" for e in

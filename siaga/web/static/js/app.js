@@ -153,7 +153,9 @@ function wire(conn) {
   });
   conn.on('position_update', (m) => { app.positions.set(m.member, m); boards.renderPositions(app); });
   conn.on('positions', (m) => { m.positions.forEach((p) => app.positions.set(p.member, p)); boards.renderPositions(app); });
-  conn.on('error', (m) => { if (m.ref === undefined) showError(m); });
+  // Frames already on the wire when the floor was taken away are dropped by the server with
+  // not_holder: expected, not something to alarm the user with.
+  conn.on('error', (m) => { if (m.ref === undefined && m.code !== 'not_holder') showError(m); });
   conn.closed.then(() => onClosed(conn));
 }
 
