@@ -445,7 +445,14 @@ def test_8_space_bar_is_ptt(network: Network, browser: WebDriver) -> None:
     from selenium.webdriver.common.keys import Keys
     kerinci = network.stations["bupati-kerinci"]
     before = len(kerinci.heard("komando"))
-    browser.find_element(By.ID, "tab-map").click()
+    tab = browser.find_element(By.ID, "tab-map")
+    tab.click()
+    # On another control, Space keeps its own meaning (here: the tab), it is not PTT.
+    browser.find_element(By.ID, "tab-history").send_keys(Keys.SPACE)
+    assert browser.find_element(By.ID, "tab-history").get_attribute("aria-selected") == "true"
+    assert phase(browser) == "idle"
+    tab.click()
+    js(browser, "document.activeElement.blur()")  # nothing focused: Space is the PTT key
     ActionChains(browser).key_down(Keys.SPACE).perform()
     wait_for(browser, lambda d: phase(d) == "talking", what="space pressed = PTT")
     time.sleep(0.6)

@@ -506,17 +506,13 @@ function bindPtt() {
   ptt.addEventListener('pointerup', up);
   ptt.addEventListener('pointercancel', up);
   ptt.addEventListener('contextmenu', (ev) => ev.preventDefault());
-  // Space anywhere (but in a text field) is the PTT key, as on a desk microphone; Enter on the
-  // focused button works too.
-  const typing = (el) => el && (el.tagName === 'INPUT' && el.type !== 'range' && el.type !== 'radio' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
-  document.addEventListener('keydown', (ev) => {
-    if (ev.code !== 'Space' || ev.repeat || typing(document.activeElement) || $('console-view').hidden) return;
-    down(ev);
-  });
-  document.addEventListener('keyup', (ev) => {
-    if (ev.code !== 'Space' || typing(document.activeElement) || $('console-view').hidden) return;
-    up(ev);
-  });
+  // Space is the PTT key, as on a desk microphone, wherever focus is not on another control
+  // (there Space keeps its usual meaning: press that button, tick that box).
+  const otherControl = (el) => el && el.id !== 'ptt'
+    && ['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON', 'A'].includes(el.tagName);
+  const spaceKey = (ev) => ev.code === 'Space' && !otherControl(document.activeElement) && !$('console-view').hidden;
+  document.addEventListener('keydown', (ev) => { if (spaceKey(ev) && !ev.repeat) down(ev); else if (spaceKey(ev)) ev.preventDefault(); });
+  document.addEventListener('keyup', (ev) => { if (spaceKey(ev)) up(ev); });
   $('emergency').addEventListener('click', () => {
     if (app.talker.busy && app.talker.state.emergency) { app.talker.release(); return; }
     if (app.selected) app.talker.press(app.selected, { emergency: true });
