@@ -522,3 +522,41 @@ def test_11_floor_states_preempted_queued_denied(network: Network, browser: WebD
     assert "kunci" in browser.find_element(By.ID, "floor-status").text
     ActionChains(browser).release(ptt).perform()
     browser.find_element(By.ID, "sel-komando").click()
+
+
+def test_13_volume_mute_and_playout_buffer(network: Network, browser: WebDriver,
+                                           opus_packets: list[bytes]) -> None:
+    """Per-talkgroup volume and mute act on that talkgroup's gain; the playout buffer delays
+    the first packet by 60 ms and, when a packet comes too late, moves its schedule back
+    instead of cutting the speech."""
+    slider = browser.find_element(By.ID, "vol-komando")
+    js(browser, "arguments[0].value = '0.3'; arguments[0].dispatchEvent(new Event('input'))",
+       slider)
+    level = "window.siagaConsole.listener.level('komando')"
+    assert js(browser, f"return {level}.volume") == 0.3
+    mute = browser.find_element(By.CSS_SELECTOR, "li[data-talkgroup='komando'] .mute")
+    mute.click()
+    assert js(browser, f"return {level}.muted") is True
+    wait_for(browser, lambda d: js(d, f"return {level}.gain && {level}.gain.gain.value") == 0,
+             what="muted gain")
+    assert mute.get_attribute("aria-pressed") == "true"
+    mute.click()
+    wait_for(browser, lambda d: js(d, f"return {level}.gain.gain.value") == pytest.approx(0.3),
+             what="volume restored")
+    packets = [base64.b64encode(p).decode() for p in opus_packets[:20]]
+    result = browser.execute_async_script("""
+        const [packets, done] = arguments;
+        const { Playout, audioContext } = await import('/js/audio.js');
+        const ctx = await audioContext();
+        const p = new Playout(ctx.createGain());
+        const bytes = (b) => Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+        packets.slice(0, 10).forEach((b, i) => p.push(i, bytes(b)));
+        await new Promise((r) => setTimeout(r, 500));   // the next packets are 300 ms late
+        const base = p.base;
+        packets.slice(10).forEach((b, i) => p.push(10 + i, bytes(b)));
+        await p.finish();
+        done({ late: p.late, moved: p.base - base, frames: p.frames.filter(Boolean).length,
+               first: base + 0 - ctx.currentTime });""", packets)
+    assert result["frames"] == 20
+    assert result["late"] >= 1
+    assert result["moved"] > 0.25

@@ -28,7 +28,7 @@ export class Listener {
     const level = this.level(talkgroup);
     if (volume !== undefined) level.volume = volume;
     if (muted !== undefined) level.muted = muted;
-    if (level.gain) level.gain.gain.value = level.muted ? 0 : level.volume;
+    this._output(talkgroup).then((gain) => { gain.gain.value = level.muted ? 0 : level.volume; });
   }
 
   level(talkgroup) {
@@ -36,15 +36,16 @@ export class Listener {
     return this.gains.get(talkgroup);
   }
 
-  async _output(talkgroup) {
+  /** The talkgroup's gain node, made once (concurrent callers share the same promise). */
+  _output(talkgroup) {
     const level = this.level(talkgroup);
-    if (!level.gain) {
-      const ctx = await audioContext();
+    level.ready ??= audioContext().then((ctx) => {
       level.gain = ctx.createGain();
       level.gain.gain.value = level.muted ? 0 : level.volume;
       level.gain.connect(ctx.destination);
-    }
-    return level.gain;
+      return level.gain;
+    });
+    return level.ready;
   }
 
   talking(talkgroup) {
