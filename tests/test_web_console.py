@@ -141,7 +141,7 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
             net.keeper_task.cancel()
             for client in net.stations.values():
                 await client.close()
-            await server.close()
+            await net.server.close()  # the last test restarts it
         loop.run(teardown())
         loop.stop()
         store.close()
@@ -560,3 +560,19 @@ def test_13_volume_mute_and_playout_buffer(network: Network, browser: WebDriver,
     assert result["frames"] == 20
     assert result["late"] >= 1
     assert result["moved"] > 0.25
+
+
+def test_14_reconnects_after_a_server_restart(network: Network, browser: WebDriver) -> None:
+    """A radio comes back by itself: the console signs in again when the server returns."""
+    old = network.server
+    network.loop.run(old.close())
+    wait_for(browser, lambda d: "Terputus" in d.find_element(By.ID, "conn-status").text,
+             what="disconnection shown")
+    server = Server(old.hub.roster, old.store, old.recorder.data_dir, port=old.port,
+                    require_auth=True)
+    network.loop.run(server.start())
+    network.server = server
+    wait_for(browser, lambda d: d.find_element(By.ID, "conn-status").text == "Terhubung",
+             timeout=20, what="signed in again")
+    wait_for(browser, lambda d: js(d, "return !!window.siagaConsole.keyring.latest('komando')"),
+             what="keys delivered again")
