@@ -468,6 +468,7 @@ def test_9_english_phone_and_labels(network: Network, browser: WebDriver) -> Non
     Select(browser.find_element(By.ID, "lang")).select_by_value("en")
     assert browser.find_element(By.ID, "ptt").text == "PUSH TO TALK"
     assert js(browser, "return document.documentElement.lang") == "en"
+    assert browser.find_element(By.ID, "conn-status").text == "Connected"
     # Every control has a name a screen reader can say.
     unnamed = js(browser, """
         return [...document.querySelectorAll('button, input, select, textarea')]

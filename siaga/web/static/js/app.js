@@ -165,7 +165,7 @@ async function enter(welcome) {
   $('console-view').hidden = false;
   $('signout').hidden = false;
   $('whoami').textContent = `${t('signedInAs')} ${describe(welcome.member.id)}`;
-  $('conn-status').textContent = t('connected');
+  setConnection('connected');
   const previous = app.talkgroups;
   // can_transmit is left out when true (the server omits defaults).
   app.talkgroups = new Map(welcome.talkgroups.map((g) => [g.id, {
@@ -202,7 +202,7 @@ async function leave(id) {
 
 function onClosed(conn) {
   if (conn !== app.conn || app.signedOut) return;
-  $('conn-status').textContent = t('disconnected');
+  setConnection('disconnected');
   // Keep trying: a radio comes back by itself when the server does.
   setTimeout(async () => {
     if (app.signedOut) return;
@@ -223,6 +223,12 @@ async function signOut() {
   $('emergency-banner').hidden = true;
   $('rollcall-banner').hidden = true;
   await showSignIn();
+}
+
+/** 'connected' or 'disconnected', kept as a key so a language change re-words it. */
+function setConnection(state) {
+  app.connection = state;
+  $('conn-status').textContent = t(state);
 }
 
 function showError(m) {
@@ -551,6 +557,7 @@ function relabel() {
   translate();
   document.title = t('title');
   app.map?.setTitle(`${app.roster.province} — ${t('map')}`);
+  if (app.connection) setConnection(app.connection);
   if (app.welcome) {
     $('whoami').textContent = `${t('signedInAs')} ${describe(app.welcome.member.id)}`;
     render();
