@@ -174,6 +174,10 @@ async function enter(welcome) {
   if (!app.selected || !app.talkgroups.has(app.selected)) {
     app.selected = welcome.talkgroups.find((g) => g.can_transmit !== false)?.id ?? welcome.talkgroups[0]?.id ?? null;
   }
+  // Roll calls and orders are for the governor, operators, BPBD and admins (the server checks).
+  const commands = ['governor', 'staff', 'bpbd', 'admin'].includes(welcome.member.role);
+  $('rollcall-start').hidden = !commands;
+  $('order-form').hidden = !commands;
   const statusSelect = $('message-status');
   statusSelect.replaceChildren(new Option('—', ''), ...welcome.status_codes.map((s) => new Option(lang === 'en' ? s.text_en : s.text_id, s.code)));
   buildTalkgroups();

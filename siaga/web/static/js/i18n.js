@@ -88,8 +88,6 @@ export function t(key, fields = {}) {
   return s.replace(/\{(\w+)\}/g, (_, k) => (k in fields ? String(fields[k]) : `{${k}}`));
 }
 
-export const has = (key) => key in WORDS[lang];
-
 /** A time of day (Unix seconds) in the local format, e.g. 14.05.09 in Indonesian. */
 export const time = (seconds) => new Intl.DateTimeFormat(locale(), { timeStyle: 'medium' }).format(new Date(seconds * 1000));
 export const dateTime = (seconds) => new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(seconds * 1000));
