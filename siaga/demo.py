@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import demo_console, wire
+from . import wire
 from .alerts import AlertLevel, Wording, evacuation, publish
 from .alerts.archive import AlertArchive
 from .audio.clips import clip_path
@@ -25,6 +25,7 @@ from .audio.files import read_opus_packets
 from .audit import VerifyReport, format_report
 from .client import Client, Transmission
 from .client.identity import Identity
+from .demo_console import announce_console, hold_console
 from .errors import Refused
 from .i18n import t
 from .identity import code_hash, new_code
@@ -472,12 +473,12 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
     demo.registry = DeviceRegistry(store.engine)
     await server.start()
     console.print(t("demo_server", lang, url=server.url, data=data_dir), highlight=False)
-    demo_console.announce(demo, server)  # the browser console's address and governor's code
     try:
+        announce_console(demo, server)  # the browser console's address and governor's code
         await demo.run(server.url)
         demo.collect()
         await demo.collect_positions()
-        await demo_console.hold(demo, server)  # in a terminal: stay on the air for the console
+        await hold_console(demo, server)  # in a terminal: stay on the air for the console
         for client in demo.stations.values():
             await client.close()
     finally:

@@ -46,7 +46,7 @@ WORDS = {
 }
 
 
-def announce(demo: Demo, server: Server) -> str:
+def announce_console(demo: Demo, server: Server) -> str:
     """Issue the governor's one-time code and print where the console is. Returns the code."""
     assert demo.registry is not None
     code = new_code()
@@ -131,7 +131,7 @@ class Regencies:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def hold(demo: Demo, server: Server, *, interactive: bool | None = None,
+async def hold_console(demo: Demo, server: Server, *, interactive: bool | None = None,
                stop: asyncio.Event | None = None) -> None:
     """After the scene: keep the network on the air for the console until Enter or Ctrl-C.
 
@@ -171,4 +171,4 @@ async def hold(demo: Demo, server: Server, *, interactive: bool | None = None,
         demo.console.print(words["bye"], highlight=False)
 
 
-__all__ = ["announce", "hold"]
+__all__ = ["announce_console", "hold_console"]

@@ -28,16 +28,16 @@ async def test_console_phase_answers_the_governor(tmp_path: Path) -> None:
     demo.registry = DeviceRegistry(store.engine)
     await server.start()
     try:
-        code = demo_console.announce(demo, server)
+        code = demo_console.announce_console(demo, server)
         assert f"http://127.0.0.1:{server.port}/" in out.getvalue()
         assert code in out.getvalue()
         await demo._secure(server.url)
         heads = ["bupati-kerinci", "bupati-tebo"]
         for head in heads:
             await demo._connect(server.url, head, ["komando"])
-        await demo_console.hold(demo, server, interactive=False)  # no terminal: returns
+        await demo_console.hold_console(demo, server, interactive=False)  # no terminal: returns
         stop = asyncio.Event()
-        holding = asyncio.create_task(demo_console.hold(demo, server, interactive=True,
+        holding = asyncio.create_task(demo_console.hold_console(demo, server, interactive=True,
                                                         stop=stop))
         # The browser's part, played by a Python client: enroll with the printed code.
         identity = await Client.enroll(server.url, code, "gubernur")
