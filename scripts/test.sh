@@ -12,6 +12,15 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
+# The browser console's tests drive Debian's Chromium; install it when missing and root.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing chromium and chromium-driver (browser tests)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            chromium chromium-driver; } >/dev/null || echo "chromium could not be installed" >&2
+    fi
+fi
+
 echo "== ruff"
 .venv/bin/ruff check siaga tests bench tools
 echo "== mypy --strict"

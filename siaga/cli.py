@@ -122,6 +122,7 @@ def serve(
     from .server import Server, server_context
     from .store import data_dir as resolve_data_dir
     from .store import open_store
+    from .web import console_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     the_roster = load_roster(roster)
@@ -144,6 +145,7 @@ def serve(
         if open_network:
             console.print("[yellow]Jaringan TERBUKA: tanpa pendaftaran perangkat. "
                           "OPEN network: no device enrollment.[/yellow]")
+        console.print(f"Konsol/console: {console_url(server.url)}", highlight=False)
         stop = asyncio.Event()
         loop_ = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

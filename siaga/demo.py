@@ -24,6 +24,7 @@ from .audio.files import read_opus_packets
 from .audit import VerifyReport, format_report
 from .client import Client, Transmission
 from .client.identity import Identity
+from .demo_console import announce_console, hold_console
 from .errors import Refused
 from .i18n import t
 from .identity import code_hash, new_code
@@ -571,9 +572,11 @@ async def run_demo(data_dir: Path, *, console: Console | None = None, lang: str 
     console.print(t("demo_server", lang, url=server.url, data=data_dir), highlight=False)
     console.print(t("demo_api", lang, url=f"{server.http_url}docs"), highlight=False)
     try:
+        announce_console(demo, server)  # the browser console's address and governor's code
         await demo.run(server.url)
         demo.collect()
         await demo.collect_positions()
+        await hold_console(demo, server)  # in a terminal: stay on the air for the console
         for client in demo.stations.values():
             await client.close()
     finally:

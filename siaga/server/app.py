@@ -69,6 +69,7 @@ from ..store.ops_sql import OpsStore
 from ..store.orders_sql import OrderStore
 from ..store.positions_sql import PositionStore
 from ..store.rollcall_sql import RollcallStore
+from ..web import Console
 from .recorder import Recorder
 from .sitreps import default_tps, render_sitrep, write_sitrep
 
@@ -99,6 +100,7 @@ class Server:
                        tps if tps is not None else default_tps(roster))
         self.recorder = Recorder(store, data_dir)
         self.store = store
+        self.console = Console(roster)  # the browser console, served on this port
         self.host, self.port = host, port
         self.ssl = ssl  # None: plain ws:// (behind a TLS-terminating proxy, or a lab)
         self._clock = clock
@@ -286,12 +288,13 @@ class Server:
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Plain HTTP beside the WebSocket: the public alert feed, for anyone to subscribe to
-        without an account, and a health check. Everything else goes on to the handshake."""
+        without an account, a health check, and the browser console's files (siaga.web); a
+        WebSocket upgrade goes on to the handshake."""
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return connection.respond(200, "ok\n")
         if not path.startswith("/alerts/"):
-            return None
+            return self.console.respond(request)  # None: a WebSocket handshake goes on
         name = path[len("/alerts/"):]
         if not ALERT_FILE.fullmatch(name):
             return connection.respond(404, "not found\n")

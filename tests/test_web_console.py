@@ -1,0 +1,579 @@
+"""The browser console, tested as a person uses it: a real headless Chromium (Debian's
+``chromium`` and ``chromium-driver``, driven by Selenium) against a real server on loopback,
+with Python clients on the other end of the radio.
+
+The browser's microphone is a speech WAV (Chromium's fake capture device), so what the
+Python client hears can be compared with what was "said"; the other way, the page keeps the
+PCM it decoded (for the history's replay), which the test reads back and compares with what
+the Python client sent. Screenshots of the main screens are taken on the way; to refresh
+``docs/screenshots/``, run with ``SIAGA_SCREENSHOTS=docs/screenshots``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from siaga import wire
+from siaga.audio import clip_path, read_audio, read_opus_packets, write_wav
+from siaga.audio.opus import decode_packets
+from siaga.client import Client
+from siaga.identity import code_hash, new_code
+from siaga.roster import load_roster
+from siaga.server import Server
+from siaga.store import open_store
+from siaga.store.identity_sql import DeviceRegistry
+
+T = TypeVar("T")
+#: Where screenshots go: docs/screenshots/ when refreshing them on purpose
+#: (SIAGA_SCREENSHOTS=docs/screenshots), else a temporary folder, so a test run leaves the
+#: work tree clean.
+SHOTS = Path(os.environ["SIAGA_SCREENSHOTS"]) if os.environ.get("SIAGA_SCREENSHOTS") else None
+#: The clip the browser's fake microphone plays (looped by Chromium).
+MIC_CLIP = "gubernur_buka"
+KEYED = ["komando", "gabungan"]
+WAIT = 15.0
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
+from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class Loop:
+    """An event loop in a thread: the server and the Python stations live there, while the
+    test (and Selenium, which blocks) runs in the main thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout)
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@dataclass
+class Network:
+    loop: Loop
+    server: Server
+    registry: DeviceRegistry
+    stations: dict[str, Client] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/"
+
+    def code(self, member: str) -> str:
+        code = new_code()
+        now = time.time()
+        self.registry.issue_code(code_hash(code), member=member, now=now, expires_at=now + 600,
+                                 created_by="test")
+        return code
+
+
+def chromium() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        if os.environ.get("CI"):  # CI installs them (scripts/test.sh): they must run there
+            pytest.fail("chromium or chromium-driver missing in CI")
+        pytest.skip("chromium and chromium-driver are not installed (scripts/test.sh installs "
+                    "them with apt-get when run as root)")
+    return browser, driver
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    data = tmp_path_factory.mktemp("web-data")
+    loop = Loop()
+    store = open_store(data)
+    server = Server(load_roster(), store, data, port=0, require_auth=True)
+    net = Network(loop, server, DeviceRegistry(store.engine))
+
+    async def setup() -> None:
+        await server.start()
+        for member in ["admin", "bupati-kerinci", "operator-provinsi", "polda"]:
+            identity = await Client.enroll(server.url, net.code(member), member)
+            client = await Client.connect(server.url, identity=identity)
+            net.stations[member] = client
+        keeper = net.stations["admin"]
+        for tg in KEYED:
+            await keeper.publish_group_key(tg)
+        # The keeper stays on duty: when the browser enrolls, it seals new keys to it too.
+        net.keeper_task = asyncio.get_running_loop().create_task(keeper.keep_keys(KEYED))
+        for member in ["bupati-kerinci", "operator-provinsi", "polda"]:
+            client = net.stations[member]
+            for tg in KEYED:
+                if any(g.id == tg for g in client.welcome.talkgroups):  # type: ignore[union-attr]
+                    await client.join(tg)
+                    await client.key_ready(tg)
+
+    loop.run(setup())
+    try:
+        yield net
+    finally:
+        async def teardown() -> None:
+            net.keeper_task.cancel()
+            for client in net.stations.values():
+                await client.close()
+            await net.server.close()  # the last test restarts it
+        loop.run(teardown())
+        loop.stop()
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, npt.NDArray[np.int16]]:
+    pcm = read_audio(clip_path(MIC_CLIP))
+    path = tmp_path_factory.mktemp("mic") / "mic.wav"
+    write_wav(path, pcm)
+    return path, pcm
+
+
+@pytest.fixture(scope="module")
+def browser(mic_wav: tuple[Path, npt.NDArray[np.int16]],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    binary, driver_path = chromium()
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-audio-capture={mic_wav[0]}",
+                "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000",
+                "--lang=id-ID"]:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.capabilities["siaga_shots"] = str(tmp_path_factory.mktemp("screenshots"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = WAIT,
+             what: str = "condition") -> Any:
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    except TimeoutException:
+        logs = driver.get_log("browser")
+        raise AssertionError(f"{what} not met; browser log: {logs[-20:]}") from None
+
+
+def js(driver: WebDriver, script: str, *args: Any) -> Any:
+    return driver.execute_script(script, *args)
+
+
+def shot(driver: WebDriver, name: str) -> None:
+    folder = SHOTS or Path(driver.capabilities["siaga_shots"])
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / f"{name}.png"))
+
+
+def correlation(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[float, int]:
+    """Peak of the normalised cross-correlation of ``a`` inside ``b`` (and its lag)."""
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64)
+    n = len(a)
+    spectrum = np.fft.rfft(b, len(b) + n) * np.conj(np.fft.rfft(a, len(b) + n))
+    xc = np.fft.irfft(spectrum)[:len(b) - n + 1]
+    sums = np.concatenate(([0.0], np.cumsum(b)))
+    squares = np.concatenate(([0.0], np.cumsum(b * b)))
+    window_sum = sums[n:] - sums[:-n]
+    energy = squares[n:] - squares[:-n] - window_sum ** 2 / n
+    scores = xc / np.sqrt(np.maximum(energy, 1e-9) * float(np.dot(a, a)))
+    lag = int(np.argmax(scores))
+    return float(scores[lag]), lag
+
+
+def downsample(pcm: npt.NDArray[Any], factor: int = 6) -> npt.NDArray[np.float64]:
+    """8 kHz is plenty to compare speech, and six times faster."""
+    usable = len(pcm) // factor * factor
+    return pcm[:usable].astype(np.float64).reshape(-1, factor).mean(axis=1)
+
+
+def phase(driver: WebDriver) -> str:
+    return str(js(driver, "return document.getElementById('floor-status').dataset.phase"))
+
+
+def visible(driver: WebDriver, element_id: str) -> bool:
+    return bool(js(driver, "const e = document.getElementById(arguments[0]); "
+                           "return !!e && !e.hidden && e.offsetParent !== null", element_id))
+
+
+def history_pcm(driver: WebDriver, index: int = 0) -> npt.NDArray[np.int16]:
+    """The decoded PCM the page keeps for the history's replay, as 16-bit samples."""
+    b64 = js(driver, """
+        const pcm = window.siagaConsole.listener.history[arguments[0]].playout.pcm();
+        const ints = new Int16Array(pcm.length);
+        pcm.forEach((v, i) => {
+          ints[i] = Math.max(-32768, Math.min(32767, Math.round(v * 32767)));
+        });
+        let bin = '';
+        const bytes = new Uint8Array(ints.buffer);
+        for (let i = 0; i < bytes.length; i += 8192) {
+          bin += String.fromCharCode(...bytes.subarray(i, i + 8192));
+        }
+        return btoa(bin);""", index)
+    return np.frombuffer(base64.b64decode(b64), dtype="<i2")
+
+
+def test_1_enroll_and_sign_in(network: Network, browser: WebDriver) -> None:
+    browser.get(network.url)
+    wait_for(browser, lambda d: js(d, "return document.body.dataset.ready === 'true'"),
+             what="page ready")
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.ID, "enroll-member")).select_by_value("gubernur")
+    browser.find_element(By.ID, "enroll-code").send_keys(network.code("gubernur").lower())
+    shot(browser, "01-sign-in")
+    browser.find_element(By.ID, "enroll-submit").click()
+    wait_for(browser, lambda d: visible(d, "console-view"), what="console shown")
+    # The key keeper saw the new device and sealed the talkgroup keys to it.
+    wait_for(browser, lambda d: js(d, "return arguments[0].every(g => "
+                                      "window.siagaConsole.keyring.latest(g))", KEYED),
+             what="group keys")
+    assert "Gubernur Jambi" in browser.find_element(By.ID, "whoami").text
+    assert js(browser, "return window.siagaConsole.selected") == "komando"
+    # The private keys are not extractable, even by the page itself.
+    assert js(browser, "return window.siagaConsole.device.signKey.extractable") is False
+    assert js(browser, "return window.siagaConsole.device.dhKey.extractable") is False
+    wait_for(browser, lambda d: phase(d) == "idle")
+    shot(browser, "02-console")
+
+
+def test_2_browser_talks_python_hears(network: Network, browser: WebDriver,
+                                      mic_wav: tuple[Path, npt.NDArray[np.int16]]) -> None:
+    kerinci = network.stations["bupati-kerinci"]
+    before = len(kerinci.heard("komando"))
+    ptt = browser.find_element(By.ID, "ptt")
+    ActionChains(browser).click_and_hold(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "talking", what="floor granted")
+    shot(browser, "03-talking")
+    time.sleep(3.0)
+    ActionChains(browser).release(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "idle", what="released")
+    wait_for(browser, lambda d: len(kerinci.heard("komando")) > before
+             and kerinci.heard("komando")[before].done, what="Python client heard it")
+    heard = kerinci.heard("komando")[before]
+    assert heard.verified_member == "gubernur"  # signed envelope, checked against the directory
+    assert heard.sealed and heard.rejected == 0
+    pcm = heard.to_pcm()
+    assert len(pcm) > 48000 * 2.5
+    source = mic_wav[1]
+    # The fake microphone loops the clip from wherever it was when capture began: look for
+    # a 1.5 s stretch of what was heard anywhere in two rounds of the source.
+    part = downsample(pcm[48000:48000 + 72000])
+    score, _ = correlation(part, downsample(np.concatenate([source, source])))
+    assert score > 0.6, f"what the Python client heard does not match the microphone ({score:.2f})"
+    # Mouth to ear: microphone capture in the page -> frame opened by the Python client.
+    sent = {int(s[0]): float(s[1]) for s in js(browser, "return window.siagaConsole.talker.sent")
+            if s[1] is not None}
+    delays = sorted(arrived * 1000 - sent[f.seq] for arrived, f in heard.frames if f.seq in sent)
+    median = delays[len(delays) // 2]
+    print(f"\nbrowser -> Python: capture to arrival median {median:.1f} ms, "
+          f"p95 {delays[int(len(delays) * 0.95)]:.1f} ms, correlation {score:.2f}")
+    assert median < 500
+
+
+def test_3_python_talks_browser_plays(network: Network, browser: WebDriver) -> None:
+    kerinci = network.stations["bupati-kerinci"]
+    packets = read_opus_packets(clip_path("lapor_1501"))[:125]
+    heard_before = js(browser, "return window.siagaConsole.listener.history.length")
+    tx = network.loop.run(kerinci.send_packets("komando", packets))
+    wait_for(browser, lambda d: js(d, "return window.siagaConsole.listener.history.length")
+             > heard_before, what="browser heard it")
+    who = js(browser, "return window.siagaConsole.listener.history[0].verified")
+    assert who == "bupati-kerinci"
+    played = history_pcm(browser)
+    expected = decode_packets(packets)
+    assert abs(len(played) - len(expected)) <= 960 * 2
+    score, _ = correlation(downsample(expected[24000:-24000]), downsample(played))
+    assert score > 0.9, f"the page's decoded audio does not match what was sent ({score:.2f})"
+    arrivals = {int(s): float(at) for s, at in
+                js(browser, "return window.siagaConsole.listener.history[0].arrivals")}
+    delays = sorted(arrivals[seq] - sent * 1000 for seq, sent in enumerate(tx.sent_at)
+                    if seq in arrivals)
+    median = delays[len(delays) // 2]
+    print(f"\nPython -> browser: send to arrival median {median:.1f} ms "
+          f"(+60 ms playout buffer), correlation {score:.3f}")
+    js(browser, "document.getElementById('tab-history').click()")
+    wait_for(browser, lambda d: "Bupati Kerinci" in d.find_element(By.ID, "history-list").text)
+    shot(browser, "04-history")
+    replay = browser.find_element(By.CSS_SELECTOR, "#history-list button")
+    assert "Putar ulang" in replay.text
+    replay.click()
+
+
+def test_4_emergency_preempts_talker(network: Network, browser: WebDriver) -> None:
+    kerinci = network.stations["bupati-kerinci"]
+    packets = read_opus_packets(clip_path("logistik_panjang"))[:400]
+    talking = network.loop.spawn(kerinci.send_packets("komando", packets))
+    wait_for(browser, lambda d: js(d, "return !!window.siagaConsole.listener.talking('komando')"
+                                      " && !!window.siagaConsole.listener.talking('komando')"
+                                      ".verified"), what="browser hears Kerinci")
+    assert "Bupati Kerinci" in browser.find_element(By.ID, "talkers").text
+    shot(browser, "05-listening")
+    browser.find_element(By.ID, "emergency").click()
+    tx = talking.result(WAIT)
+    assert tx.revoked == "emergency"
+    wait_for(browser, lambda d: phase(d) == "talking", what="emergency call on the air")
+    wait_for(browser, lambda d: visible(d, "emergency-banner"), what="emergency banner")
+    time.sleep(0.5)
+    shot(browser, "06-emergency")
+    browser.find_element(By.ID, "emergency").click()  # end the call
+    wait_for(browser, lambda d: phase(d) == "idle", what="emergency call ended")
+    browser.find_element(By.ID, "clear-emergency").click()
+    wait_for(browser, lambda d: not visible(d, "emergency-banner"), what="emergency cleared")
+
+
+def test_5_rollcall_answered_in_browser(network: Network, browser: WebDriver) -> None:
+    operator = network.stations["operator-provinsi"]
+    board = network.loop.run(operator.start_rollcall("komando", timeout=30))
+    wait_for(browser, lambda d: visible(d, "rollcall-banner"), what="roll call banner")
+    browser.find_element(By.ID, "tab-rollcall").click()
+    assert "Operator Posko Provinsi" in browser.find_element(By.ID, "rollcall-boards").text
+    shot(browser, "07-rollcall")
+    browser.find_element(By.ID, "rollcall-answer").click()
+    wait_for(browser, lambda d: any(e.member == "gubernur" for e in
+                                    operator.boards[board.id].answered), what="answer counted")
+    assert not visible(browser, "rollcall-banner")
+
+
+def test_6_map_shows_reported_position(network: Network, browser: WebDriver) -> None:
+    kerinci = network.stations["bupati-kerinci"]
+    network.loop.run(kerinci.report_position(-1.87, 101.44, accuracy=25.0))
+    browser.find_element(By.ID, "tab-map").click()
+    marker = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#map svg g.member[data-member='bupati-kerinci']"), what="marker")[0]
+    assert "Bupati Kerinci" in marker.text
+    assert "Bupati Kerinci" in browser.find_element(By.ID, "position-list").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#map g.seat")) == 11
+    shot(browser, "08-map")
+
+
+def test_7_messages_and_orders(network: Network, browser: WebDriver) -> None:
+    kerinci = network.stations["bupati-kerinci"]
+    accepted = network.loop.run(kerinci.send_message("komando", text="Jembatan Siulak aman"))
+    browser.find_element(By.ID, "tab-messages").click()
+    wait_for(browser, lambda d: "Jembatan Siulak aman" in d.find_element(By.ID, "message-list")
+             .text, what="sealed message opened in the page")
+    wait_for(browser, lambda d: kerinci.receipts.get(accepted.id, {}).get("gubernur", {})
+             .get("read") is not None, what="read receipt")
+    browser.find_element(By.ID, "message-text").send_keys("Terima kasih, pantau terus")
+    browser.find_element(By.CSS_SELECTOR, "#message-form button[type=submit]").click()
+    wait_for(browser, lambda d: any(m.text == "Terima kasih, pantau terus" and m.verified
+                                    for m in kerinci.inbox.values()), what="Python opened it")
+    wait_for(browser, lambda d: "Bupati Kerinci: diterima" in d.find_element(
+        By.ID, "message-list").text or "Bupati Kerinci: dibaca" in d.find_element(
+        By.ID, "message-list").text, what="delivery receipt shown")
+    shot(browser, "09-messages")
+    # An order from the governor's console, copied by the regency.
+    browser.find_element(By.ID, "tab-orders").click()
+    browser.find_element(By.CSS_SELECTOR, "#order-to input[value='bupati-kerinci']").click()
+    browser.find_element(By.ID, "order-text").send_keys("Laporkan tinggi muka air tiap jam")
+    browser.find_element(By.CSS_SELECTOR, "#order-form button[type=submit]").click()
+    wait_for(browser, lambda d: any(content.text == "Laporkan tinggi muka air tiap jam"
+                                    for _, content in kerinci.orders.values()), what="order")
+    order_id = next(i for i, (_, c) in kerinci.orders.items()
+                    if c.text == "Laporkan tinggi muka air tiap jam")
+    network.loop.run(kerinci.acknowledge_order(order_id))
+    wait_for(browser, lambda d: "dimengerti" in d.find_element(By.ID, "orders-by").text,
+             what="acknowledgement shown")
+    # An order for the governor, copied in the console.
+    operator = network.stations["operator-provinsi"]
+    status = network.loop.run(operator.issue_order("komando", ["gubernur"],
+                                                   "Hadiri rapat koordinasi pukul 14.00",
+                                                   due_in=3600))
+    card = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"#orders-for li[data-id='{status.id}'] button"), what="order shown")
+    assert "Hadiri rapat koordinasi" in browser.find_element(By.ID, "orders-for").text
+    shot(browser, "10-orders")
+    card[0].click()  # "Dimengerti" (copy)
+    wait_for(browser, lambda d: operator.order_status.get(status.id, {}).get("gubernur")
+             is not None and operator.order_status[status.id]["gubernur"].state == "copied",
+             what="the issuer sees it copied")
+
+
+def test_7b_public_alerts(network: Network, browser: WebDriver) -> None:
+    from siaga.alerts import AlertLevel, Wording, evacuation, publish
+    from siaga.alerts.archive import AlertArchive
+    from siaga.crypto import DeviceKeys
+
+    keys = DeviceKeys.generate()
+    now = time.time()
+    alert = evacuation(sender=keys.public.device_id, now=now,
+                       region=network.server.hub.roster.regions["15.06"], level=AlertLevel.AWAS,
+                       indonesian=Wording("Evakuasi warga Muara Sabak", "Banjir naik.",
+                                          "Menuju posko."))
+    archive = AlertArchive(network.server.recorder.data_dir / "alerts")
+    archive.add(publish(alert, keys))
+    archive.write_feed(now, network.url)
+    browser.find_element(By.ID, "tab-alerts").click()  # the tab reloads the feed
+    wait_for(browser, lambda d: "Evakuasi warga Muara Sabak" in d.find_element(
+        By.ID, "alert-list").text, what="alert from the CAP feed")
+    shot(browser, "14-alerts")
+
+
+def test_8_space_bar_is_ptt(network: Network, browser: WebDriver) -> None:
+    from selenium.webdriver.common.keys import Keys
+    kerinci = network.stations["bupati-kerinci"]
+    before = len(kerinci.heard("komando"))
+    tab = browser.find_element(By.ID, "tab-map")
+    tab.click()
+    # On another control, Space keeps its own meaning (here: the tab), it is not PTT.
+    browser.find_element(By.ID, "tab-history").send_keys(Keys.SPACE)
+    assert browser.find_element(By.ID, "tab-history").get_attribute("aria-selected") == "true"
+    assert phase(browser) == "idle"
+    tab.click()
+    js(browser, "document.activeElement.blur()")  # nothing focused: Space is the PTT key
+    ActionChains(browser).key_down(Keys.SPACE).perform()
+    wait_for(browser, lambda d: phase(d) == "talking", what="space pressed = PTT")
+    time.sleep(0.6)
+    ActionChains(browser).key_up(Keys.SPACE).perform()
+    wait_for(browser, lambda d: phase(d) == "idle")
+    wait_for(browser, lambda d: len(kerinci.heard("komando")) > before
+             and kerinci.heard("komando")[before].done, what="heard")
+    assert kerinci.heard("komando")[before].verified_member == "gubernur"
+
+
+def test_9_english_phone_and_labels(network: Network, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.ID, "lang")).select_by_value("en")
+    assert browser.find_element(By.ID, "ptt").text == "PUSH TO TALK"
+    assert js(browser, "return document.documentElement.lang") == "en"
+    assert browser.find_element(By.ID, "conn-status").text == "Connected"
+    # Every control has a name a screen reader can say.
+    unnamed = js(browser, """
+        return [...document.querySelectorAll('button, input, select, textarea')]
+          .filter(e => e.offsetParent !== null)
+          .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                       && !e.textContent.trim()).map(e => e.outerHTML.slice(0, 80));""")
+    assert unnamed == []
+    shot(browser, "11-english")
+    browser.set_window_size(390, 844)
+    time.sleep(0.3)
+    assert js(browser, "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(browser, "12-phone")
+    browser.set_window_size(1400, 1000)
+    Select(browser.find_element(By.ID, "lang")).select_by_value("id")
+
+
+def test_12_sign_out_and_back_in(network: Network, browser: WebDriver) -> None:
+    browser.find_element(By.ID, "signout").click()
+    wait_for(browser, lambda d: visible(d, "known-device"), what="sign-in view")
+    browser.find_element(By.ID, "continue").click()
+    wait_for(browser, lambda d: visible(d, "console-view"), what="signed in again")
+    wait_for(browser, lambda d: js(d, "return !!window.siagaConsole.keyring.latest('komando')"))
+    assert any(True for _ in wire.SERVER_TYPES)  # the wire module is what both sides speak
+
+
+def test_11_floor_states_preempted_queued_denied(network: Network, browser: WebDriver) -> None:
+    """The talker sees each floor state in words: cut off, queued with its place, refused."""
+    polda = network.stations["polda"]
+    browser.find_element(By.ID, "sel-gabungan").click()
+    ptt = browser.find_element(By.ID, "ptt")
+    ActionChains(browser).click_and_hold(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "talking", what="talking on gabungan")
+    assert "Gabungan" in browser.find_element(By.ID, "floor-status").text
+    assert "sisa" in browser.find_element(By.ID, "floor-time").text  # time left before the limit
+    emergency = network.loop.run(polda.request_floor("gabungan", emergency=True))
+    wait_for(browser, lambda d: phase(d) == "preempted", what="pre-empted by an emergency")
+    assert "panggilan darurat" in browser.find_element(By.ID, "floor-status").text
+    ActionChains(browser).release(ptt).perform()
+    ActionChains(browser).click_and_hold(ptt).perform()  # again, while the emergency holds
+    wait_for(browser, lambda d: phase(d) == "queued", what="queued behind the emergency")
+    assert "urutan ke-1" in browser.find_element(By.ID, "floor-status").text
+    shot(browser, "13-queued")
+    ActionChains(browser).release(ptt).perform()  # leaves the queue
+    wait_for(browser, lambda d: phase(d) == "idle", what="withdrawn")
+    network.loop.run(emergency.release())
+    browser.find_element(By.ID, "clear-emergency").click()
+    wait_for(browser, lambda d: not visible(d, "emergency-banner"), what="emergency cleared")
+    # A talkgroup whose key has not arrived: refused here, never sent in the clear.
+    browser.find_element(By.ID, "sel-kerinci").click()
+    ActionChains(browser).click_and_hold(ptt).perform()
+    wait_for(browser, lambda d: phase(d) == "denied", what="refused without a key")
+    assert "kunci" in browser.find_element(By.ID, "floor-status").text
+    ActionChains(browser).release(ptt).perform()
+    browser.find_element(By.ID, "sel-komando").click()
+
+
+def test_13_volume_mute_and_playout_buffer(network: Network, browser: WebDriver,
+                                           opus_packets: list[bytes]) -> None:
+    """Per-talkgroup volume and mute act on that talkgroup's gain; the playout buffer delays
+    the first packet by 60 ms and, when a packet comes too late, moves its schedule back
+    instead of cutting the speech."""
+    slider = browser.find_element(By.ID, "vol-komando")
+    js(browser, "arguments[0].value = '0.3'; arguments[0].dispatchEvent(new Event('input'))",
+       slider)
+    level = "window.siagaConsole.listener.level('komando')"
+    assert js(browser, f"return {level}.volume") == 0.3
+    mute = browser.find_element(By.CSS_SELECTOR, "li[data-talkgroup='komando'] .mute")
+    mute.click()
+    assert js(browser, f"return {level}.muted") is True
+    wait_for(browser, lambda d: js(d, f"return {level}.gain && {level}.gain.gain.value") == 0,
+             what="muted gain")
+    assert mute.get_attribute("aria-pressed") == "true"
+    mute.click()
+    wait_for(browser, lambda d: js(d, f"return {level}.gain.gain.value") == pytest.approx(0.3),
+             what="volume restored")
+    packets = [base64.b64encode(p).decode() for p in opus_packets[:20]]
+    result = browser.execute_async_script("""
+        const [packets, done] = arguments;
+        const { Playout, audioContext } = await import('/js/audio.js');
+        const ctx = await audioContext();
+        const p = new Playout(ctx.createGain());
+        const bytes = (b) => Uint8Array.from(atob(b), (c) => c.charCodeAt(0));
+        packets.slice(0, 10).forEach((b, i) => p.push(i, bytes(b)));
+        await new Promise((r) => setTimeout(r, 500));   // the next packets are 300 ms late
+        const base = p.base;
+        packets.slice(10).forEach((b, i) => p.push(10 + i, bytes(b)));
+        await p.finish();
+        done({ late: p.late, moved: p.base - base, frames: p.frames.filter(Boolean).length,
+               first: base + 0 - ctx.currentTime });""", packets)
+    assert result["frames"] == 20
+    assert result["late"] >= 1
+    assert result["moved"] > 0.25
+
+
+def test_14_reconnects_after_a_server_restart(network: Network, browser: WebDriver) -> None:
+    """A radio comes back by itself: the console signs in again when the server returns."""
+    old = network.server
+    network.loop.run(old.close())
+    wait_for(browser, lambda d: "Terputus" in d.find_element(By.ID, "conn-status").text,
+             what="disconnection shown")
+    server = Server(old.hub.roster, old.store, old.recorder.data_dir, port=old.port,
+                    require_auth=True)
+    network.loop.run(server.start())
+    network.server = server
+    wait_for(browser, lambda d: d.find_element(By.ID, "conn-status").text == "Terhubung",
+             timeout=20, what="signed in again")
+    wait_for(browser, lambda d: js(d, "return !!window.siagaConsole.keyring.latest('komando')"),
+             what="keys delivered again")
