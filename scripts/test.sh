@@ -12,13 +12,16 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-# The browser console's tests drive Debian's Chromium; install it when missing and root.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "== installing chromium and chromium-driver (browser tests)"
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            chromium chromium-driver; } >/dev/null || echo "chromium could not be installed" >&2
-    fi
+# System packages the tests use, installed when missing (as root, with apt): Debian's Chromium
+# and its driver for the browser console's tests, PostgreSQL for the database pass.
+need=()
+command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+    || need+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing ${need[*]}"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        "${need[@]}"; } >/dev/null || echo "could not install ${need[*]}" >&2
 fi
 
 echo "== ruff"
@@ -40,12 +43,6 @@ fi
 # The same store code on a real PostgreSQL server (Debian's postgresql, a throwaway cluster):
 # the tests that write and read the database run again, each in a fresh database.
 if [ -z "${SIAGA_SKIP_POSTGRES:-}" ] && [ $# -eq 0 ]; then
-    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-            && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "== installing postgresql (the PostgreSQL pass)"
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            postgresql; } >/dev/null || echo "postgresql could not be installed" >&2
-    fi
     if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
         echo "== pytest on PostgreSQL"
         pgdir=$(mktemp -d)
