@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from . import wire
+from .i18n import t
 from .identity import code_hash, new_code
 from .web import console_url
 
@@ -31,21 +32,6 @@ if TYPE_CHECKING:
 CODE_LIFETIME = 3600.0
 GOVERNOR = "gubernur"
 
-WORDS = {
-    "id": {
-        "address": "Konsol peramban: {url}  — masuk sebagai Gubernur Jambi dengan kode {code}",
-        "hold": "Konsol tetap aktif di {url} : bicaralah dengan kabupaten/kota. "
-                "Tekan Enter atau Ctrl-C untuk selesai.",
-        "bye": "Konsol ditutup.",
-    },
-    "en": {
-        "address": "Browser console: {url}  — sign in as Gubernur Jambi with code {code}",
-        "hold": "Console stays on at {url} : talk to the regencies. Press Enter or Ctrl-C to end.",
-        "bye": "Console closed.",
-    },
-}
-
-
 def announce_console(demo: Demo, server: Server) -> str:
     """Issue the governor's one-time code and print where the console is. Returns the code."""
     assert demo.registry is not None
@@ -53,8 +39,7 @@ def announce_console(demo: Demo, server: Server) -> str:
     now = time.time()
     demo.registry.issue_code(code_hash(code), member=GOVERNOR, now=now,
                              expires_at=now + CODE_LIFETIME, created_by="demo")
-    words = WORDS.get(demo.lang, WORDS["id"])
-    demo.console.print(words["address"].format(url=console_url(server.url), code=code),
+    demo.console.print(t("console_address", demo.lang, url=console_url(server.url), code=code),
                        style="bold green", highlight=False, soft_wrap=True)
     return code
 
@@ -146,9 +131,9 @@ async def hold_console(demo: Demo, server: Server, *, interactive: bool | None =
     keeping = (loop.create_task(keeper.keep_keys(demo.roster.talkgroups))
                if keeper is not None else None)
     regencies = Regencies(demo)
-    words = WORDS.get(demo.lang, WORDS["id"])
     demo.console.print()
-    demo.console.print(words["hold"].format(url=console_url(server.url)), style="bold green",
+    demo.console.print(t("console_hold", demo.lang, url=console_url(server.url)),
+                       style="bold green",
                        highlight=False, soft_wrap=True)
     watching = sys.stdin.isatty()
     if watching:
@@ -168,7 +153,7 @@ async def hold_console(demo: Demo, server: Server, *, interactive: bool | None =
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await keeping
-        demo.console.print(words["bye"], highlight=False)
+        demo.console.print(t("console_bye", demo.lang), highlight=False)
 
 
 __all__ = ["announce_console", "hold_console"]

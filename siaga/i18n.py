@@ -116,6 +116,14 @@ CATALOG: Final[dict[str, tuple[str, str]]] = {
                     "Governor's direct message to {to}: sealed to their HT, {state}"),
     "sitrep_written": ("Laporan situasi (Markdown dan PDF) disimpan: {path}",
                        "Situation report (Markdown and PDF) filed: {path}"),
+    "console_address": ("Konsol peramban: {url}  — masuk sebagai Gubernur Jambi dengan kode "
+                        "{code}",
+                        "Browser console: {url}  — sign in as Gubernur Jambi with code {code}"),
+    "console_hold": ("Konsol tetap aktif di {url} : bicaralah dengan kabupaten/kota. Tekan "
+                     "Enter atau Ctrl-C untuk selesai.",
+                     "Console stays on at {url} : talk to the regencies. Press Enter or Ctrl-C "
+                     "to end."),
+    "console_bye": ("Konsol ditutup.", "Console closed."),
     "demo_api": ("API HTTP dan dokumentasinya: {url}", "HTTP API and its docs: {url}"),
     "sum_operations": ("Operasi pemilu dan banjir", "Election and flood operations"),
     "sum_operations_value": ("{tps} laporan TPS, {flood} laporan banjir, partisipasi {turnout}",
