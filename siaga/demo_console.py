@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CODE_LIFETIME = 3600.0
 GOVERNOR = "gubernur"
 
+
 def announce_console(demo: Demo, server: Server) -> str:
     """Issue the governor's one-time code and print where the console is. Returns the code."""
     assert demo.registry is not None
