@@ -125,9 +125,10 @@ export function renderElection() {
 }
 
 function fieldError(form, message) {
-  // The server's message starts with the field name: "ballots_cast: ...", "relocated_to.lat: ...".
+  // The server's message starts with the field name ("ballots_cast: ...", "relocated_to.lat:
+  // ..."), or, when the wire decoder refused it, ends with its path ("... - at `$.ballots_cast`").
   for (const x of form.querySelectorAll('[aria-invalid]')) x.removeAttribute('aria-invalid');
-  const name = /^([a-z_]+)(?:\.([a-z_]+))?/.exec(message || '');
+  const name = /at `\$\.([a-z_]+)(?:\.([a-z_]+))?`/.exec(message || '') || /^([a-z_]+)(?:\.([a-z_]+))?:/.exec(message || '');
   const field = name ? form.querySelector(`[data-field="${name[1]}${name[2] ? `.${name[2]}` : ''}"]`)
     || form.querySelector(`[data-field="${name[1]}"]`) : null;
   if (field) { field.setAttribute('aria-invalid', 'true'); field.focus(); }
@@ -296,8 +297,13 @@ async function onSitrep() {
       app.conn.request({ type: 'sitrep_request', format, lang }, 30000)));
     for (const url of app.coord.sitrepUrls || []) URL.revokeObjectURL(url);
     const stamp = new Date(md.generated_at * 1000).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
-    const mdUrl = URL.createObjectURL(new Blob([md.content], { type: 'text/markdown;charset=utf-8' }));
-    const pdfUrl = URL.createObjectURL(new Blob([b64d(pdf.content)], { type: 'application/pdf' }));
+    const blobs = {
+      markdown: new Blob([md.content], { type: 'text/markdown;charset=utf-8' }),
+      pdf: new Blob([b64d(pdf.content)], { type: 'application/pdf' }),
+    };
+    const mdUrl = URL.createObjectURL(blobs.markdown), pdfUrl = URL.createObjectURL(blobs.pdf);
+    // Kept for the browser tests: the page's CSP (connect-src 'self') forbids fetch() of blob: URLs.
+    app.coord.sitrep = blobs;
     app.coord.sitrepUrls = [mdUrl, pdfUrl];
     box.replaceChildren(
       el('a', { id: 'sitrep-md', href: mdUrl, download: `sitrep-${stamp}.md`, text: t('sitrepMd') }), ' · ',
