@@ -107,16 +107,20 @@ export function renderElection() {
     [...data.regencies.map((r) => summary(r)), summary({ ...data.province, name: data.province.name || t('province') }, 'total')]));
   const code = chosen('election-regency');
   const stations = data.stations.filter((s) => s.regency === code);
-  const rows = stations.map((s) => ({
-    id: s.id, cls: s.status === 'disrupted' || s.status === 'relocated' ? 'warn' : '',
-    cells: [`${s.village} TPS ${s.number}`, word('tps', s.status),
-      `${s.ballots_cast === null ? '—' : number(s.ballots_cast)}/${number(s.voters)}`,
-      s.incidents.map((k) => t(`inc_${k}`)).join(', ') || '—', word('log', s.logistics),
-      s.relocated_to ? `${s.relocated_to.place} (${number(s.relocated_to.lat, 4)}, ${number(s.relocated_to.lon, 4)})` : '—',
-      s.note || '', s.updated_at ? `${time(s.updated_at)} · ${person(s.reporter).name}` : ''],
-  }));
+  const rows = stations.map((s) => {
+    const where = el('span', {}, s.relocated_to
+      ? `→ ${s.relocated_to.place} (${number(s.relocated_to.lat, 4)}, ${number(s.relocated_to.lon, 4)})` : '');
+    if (s.note) where.append(el('small', { text: s.note }));
+    if (s.updated_at) where.append(el('small', { text: `${time(s.updated_at)} · ${person(s.reporter).name}` }));
+    return {
+      id: s.id, cls: s.status === 'disrupted' || s.status === 'relocated' ? 'warn' : '',
+      cells: [el('span', {}, `${s.village} TPS ${s.number}`, el('small', { text: s.district })), word('tps', s.status),
+        `${s.ballots_cast === null ? '—' : number(s.ballots_cast)}/${number(s.voters)}`,
+        s.incidents.map((k) => t(`inc_${k}`)).join(', ') || '—', word('log', s.logistics), where],
+    };
+  });
   $('election-stations').replaceChildren(table(t('tpsOf', { r: regionName(code) }),
-    ['TPS', t('status'), t('ballotsVoters'), t('incidents'), t('logistics'), t('relocation'), t('note'), t('updated')], rows, 'stations'));
+    ['TPS', t('status'), t('ballotsVoters'), t('incidents'), t('logistics'), t('details')], rows, 'stations'));
   // The form offers the TPS shown.
   const select = $('tps-id');
   const keep = select.value;

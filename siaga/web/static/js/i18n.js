@@ -52,11 +52,11 @@ const WORDS = {
     flood_active: 'aktif', flood_receding: 'surut', flood_closed: 'selesai',
     need_food: 'makanan', need_water: 'air bersih', need_boats: 'perahu', need_medicine: 'obat', need_shelter: 'tempat pengungsian', need_other: 'lainnya',
     floodSummary: 'Rekap banjir per kabupaten/kota', incidentsCol: 'Kejadian', affected: 'Terdampak', evacuated: 'Dievakuasi',
-    sheltered: 'Di pengungsian/kapasitas', needsOutstanding: 'Kebutuhan belum terpenuhi', water: 'Tinggi air', timeline: 'Riwayat kejadian',
+    sheltered: 'Mengungsi/kapasitas', needsOutstanding: 'Kebutuhan kurang', water: 'Tinggi air', timeline: 'Riwayat kejadian',
     waterOverTime: 'Tinggi air dari waktu ke waktu: {v}', shelters: 'Pengungsian', name: 'Nama', occupants: 'Pengungsi/kapasitas',
     occupancy: 'Keterisian', needs: 'Kebutuhan', need: 'Jenis', requested: 'Diminta', fulfilled: 'Dipenuhi', outstanding: 'Kurang',
     noIncidents: 'Tidak ada kejadian banjir.', floodReport: 'Lapor kejadian banjir', incident: 'Kejadian', newIncident: 'Kejadian baru',
-    incidentTitle: 'Judul kejadian', waterCm: 'Tinggi air (cm)',
+    incidentTitle: 'Judul kejadian', details: 'Keterangan', waterCm: 'Tinggi air (cm)',
   },
   en: {
     title: 'Siaga console', signin: 'Sign in', signout: 'Sign out', enroll: 'Enroll this device',
@@ -109,11 +109,11 @@ const WORDS = {
     flood_active: 'active', flood_receding: 'receding', flood_closed: 'closed',
     need_food: 'food', need_water: 'water', need_boats: 'boats', need_medicine: 'medicine', need_shelter: 'shelter', need_other: 'other',
     floodSummary: 'Floods per regency/city', incidentsCol: 'Incidents', affected: 'Affected', evacuated: 'Evacuated',
-    sheltered: 'Sheltered/capacity', needsOutstanding: 'Needs outstanding', water: 'Water level', timeline: 'Timeline',
+    sheltered: 'Sheltered/capacity', needsOutstanding: 'Needs short', water: 'Water level', timeline: 'Timeline',
     waterOverTime: 'Water level over time: {v}', shelters: 'Shelters', name: 'Name', occupants: 'Occupants/capacity',
     occupancy: 'Occupancy', needs: 'Needs', need: 'Kind', requested: 'Requested', fulfilled: 'Fulfilled', outstanding: 'Outstanding',
     noIncidents: 'No flood incidents.', floodReport: 'Report a flood incident', incident: 'Incident', newIncident: 'New incident',
-    incidentTitle: 'Incident title', waterCm: 'Water level (cm)',
+    incidentTitle: 'Incident title', details: 'Details', waterCm: 'Water level (cm)',
   },
 };
 
