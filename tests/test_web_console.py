@@ -458,7 +458,8 @@ def tanjabtim(network: Network) -> Client:
 def test_7c_election_board_and_tps_report(network: Network, browser: WebDriver) -> None:
     from selenium.webdriver.support.ui import Select
     operator = tanjabtim(network)
-    network.loop.run(operator.report_tps("15.06.01.01.001", status="relocated", incidents=["flooding"],
+    network.loop.run(operator.report_tps("15.06.01.01.001", status="relocated",
+                                         incidents=["flooding"],
                                          relocated_to=("Balai Desa Muara Sabak", -1.12, 103.83),
                                          note="Halaman sekolah tergenang"))
     browser.find_element(By.ID, "tab-election").click()
@@ -467,7 +468,8 @@ def test_7c_election_board_and_tps_report(network: Network, browser: WebDriver) 
         By.ID, "election-stations").text, what="the relocation on the board")
     row = browser.find_element(By.CSS_SELECTOR, "#election-summary tr[data-id='15.06']").text
     assert "Tanjung Jabung Timur" in row and "1/5" in row  # reported/total, then 1 relocated
-    station = browser.find_element(By.CSS_SELECTOR, "#election-stations tr[data-id='15.06.01.01.001']")
+    station = browser.find_element(By.CSS_SELECTOR,
+                                   "#election-stations tr[data-id='15.06.01.01.001']")
     assert "dipindah" in station.text and "banjir" in station.text
     # The governor reports from the console; the Python side sees it on its board.
     Select(browser.find_element(By.ID, "tps-id")).select_by_value("15.06.02.01.001")
@@ -561,7 +563,8 @@ def test_7d_flood_board_and_report(network: Network, browser: WebDriver) -> None
 def test_7e_direct_messages_both_ways(network: Network, browser: WebDriver) -> None:
     from selenium.webdriver.support.ui import Select
     operator = tanjabtim(network)
-    accepted = network.loop.run(operator.send_direct("gubernur", text="Pesan langsung: tanggul aman"))
+    accepted = network.loop.run(operator.send_direct("gubernur",
+                                                     text="Pesan langsung: tanggul aman"))
     browser.find_element(By.ID, "tab-messages").click()
     item = wait_for(browser, lambda d: d.find_elements(
         By.CSS_SELECTOR, f"#message-list li[data-id='{accepted.id}']"), what="direct shown")[0]
@@ -598,8 +601,8 @@ def test_7f_sitrep_downloads(network: Network, browser: WebDriver) -> None:
         const get = async (blob) => new Uint8Array(await blob.arrayBuffer());
         Promise.all([get(markdown), get(file)]).then(([md, pdf]) => done({
           md: new TextDecoder().decode(md), pdf: String.fromCharCode(...pdf.subarray(0, 5)),
-          names: [document.getElementById('sitrep-md').download, document.getElementById('sitrep-pdf').download],
-          hrefs: [document.getElementById('sitrep-md').href, document.getElementById('sitrep-pdf').href],
+          names: ['sitrep-md', 'sitrep-pdf'].map((id) => document.getElementById(id).download),
+          hrefs: ['sitrep-md', 'sitrep-pdf'].map((id) => document.getElementById(id).href),
         }));""")
     assert result["pdf"] == "%PDF-"
     assert "Tanjung Jabung Timur" in result["md"]
@@ -643,6 +646,61 @@ def test_7g_alert_broadcast_live(network: Network, browser: WebDriver) -> None:
     js(browser, "document.getElementById('message-mode-talkgroup').click()")
     browser.set_window_size(1400, 1000)
     browser.find_element(By.ID, "tab-map").click()
+
+
+def test_7h_direct_message_format_matches_python(browser: WebDriver) -> None:
+    """seal_direct/open_direct in the page and in siaga.crypto are one format: each opens what
+    the other sealed, and refuses another id, another sender or a changed byte (as
+    tests/test_crypto.py does for the Python side)."""
+    from siaga.crypto import CryptoError, DeviceKeys, DevicePublic, open_direct, seal_direct
+    python = DeviceKeys.generate()
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    page = browser.execute_async_script("""
+        const [signPub, dhPub, deviceId, done] = arguments;
+        (async () => {
+          const c = await import('/js/crypto.js');
+          const { b64d, b64e } = await import('/js/bytes.js');
+          const dev = await c.generateDevice();
+          window.directTest = dev;
+          const payload = new TextEncoder().encode('Hubungi saya');
+          const blob = await c.sealDirect('msg-000001', dev, deviceId, b64d(dhPub), payload);
+          done({ blob: b64e(blob), sign: b64e(dev.signPub), dh: b64e(dev.dhPub),
+                 id: dev.deviceId });
+        })().catch((e) => done({ error: String(e) }));""",
+        b64(python.public.sign_pub), b64(python.public.dh_pub), python.public.device_id)
+    assert "error" not in page, page
+    sender = DevicePublic(base64.urlsafe_b64decode(page["sign"] + "=="),
+                          base64.urlsafe_b64decode(page["dh"] + "=="))
+    assert sender.device_id == page["id"]
+    blob = base64.urlsafe_b64decode(page["blob"] + "==")
+    assert open_direct(python, "msg-000001", sender, blob) == b"Hubungi saya"
+    with pytest.raises(CryptoError):
+        open_direct(python, "msg-000002", sender, blob)
+    # Python -> page: opens; another id, another claimed sender or a flipped byte do not.
+    sealed = seal_direct("msg-000003", python, sender, b"Evakuasi warga")
+    results = browser.execute_async_script("""
+        const [blob, senderId, senderSign, otherId, done] = arguments;
+        (async () => {
+          const c = await import('/js/crypto.js');
+          const { b64d } = await import('/js/bytes.js');
+          const dev = window.directTest;
+          const attempt = async (id, from, bytes) => {
+            try {
+              const plain = await c.openDirect(dev, id, from, b64d(senderSign), bytes);
+              return new TextDecoder().decode(plain);
+            }
+            catch { return null; }
+          };
+          const good = b64d(blob), flipped = good.slice();
+          flipped[flipped.length - 1] ^= 1;
+          done([await attempt('msg-000003', senderId, good),
+                await attempt('msg-000004', senderId, good),
+                await attempt('msg-000003', otherId, good),
+                await attempt('msg-000003', senderId, flipped)]);
+        })().catch((e) => done([String(e)]));""",
+        b64(sealed), python.public.device_id, b64(python.public.sign_pub),
+        DeviceKeys.generate().public.device_id)
+    assert results == ["Evakuasi warga", None, None, None]
 
 
 def test_8_space_bar_is_ptt(network: Network, browser: WebDriver) -> None:
