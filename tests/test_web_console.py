@@ -532,7 +532,8 @@ def test_7d_flood_board_and_report(network: Network, browser: WebDriver) -> None
     assert len(card.find_elements(By.CSS_SELECTOR, "svg.spark polyline")) == 1
     assert "60 cm → 95 cm" in card.find_element(By.CSS_SELECTOR, "svg.spark").get_attribute(
         "aria-label")
-    assert "Provinsi" in browser.find_element(By.ID, "flood-summary").text
+    summary = browser.find_element(By.ID, "flood-summary").text
+    assert "Provinsi Jambi" in summary and "perahu: 1 permintaan" in summary
     # An update from the console: the water rises.
     Select(browser.find_element(By.ID, "flood-incident")).select_by_value("banjir-sabak")
     assert not visible(browser, "flood-new")
@@ -554,6 +555,8 @@ def test_7d_flood_board_and_report(network: Network, browser: WebDriver) -> None
     browser.find_element(By.CSS_SELECTOR, "#flood-form button[type=submit]").click()
     wait_for(browser, lambda d: "Galat" in d.find_element(By.ID, "flood-result").text,
              what="flood field error")
+    assert browser.find_element(By.ID, "flood-title").get_attribute("aria-invalid") == "true", \
+        browser.find_element(By.ID, "flood-result").text
     browser.find_element(By.ID, "flood-lat").clear()
     browser.find_element(By.ID, "flood-lon").clear()
     js(browser, "document.getElementById('boards').scrollIntoView()")
@@ -729,6 +732,8 @@ def test_9_english_phone_and_labels(network: Network, browser: WebDriver) -> Non
     from selenium.webdriver.support.ui import Select
     Select(browser.find_element(By.ID, "lang")).select_by_value("en")
     assert browser.find_element(By.ID, "ptt").text == "PUSH TO TALK"
+    assert browser.find_element(By.ID, "tab-election").text == "Election"
+    assert browser.find_element(By.ID, "sitrep").text == "Situation report"
     assert js(browser, "return document.documentElement.lang") == "en"
     assert browser.find_element(By.ID, "conn-status").text == "Connected"
     # Every control has a name a screen reader can say.

@@ -32,7 +32,8 @@ function table(caption, head, rows, cls = '') {
   const tb = el('table', { class: `grid ${cls}` });
   tb.createCaption().textContent = caption;
   const tr = tb.createTHead().insertRow();
-  for (const h of head) tr.append(el('th', { scope: 'col', text: h }));
+  // A break allowed after each slash, so "Terdampak/dievakuasi" wraps on a narrow column.
+  for (const h of head) tr.append(el('th', { scope: 'col', text: h.replaceAll('/', '/\u200b') }));
   const body = tb.createTBody();
   for (const row of rows) {
     const r = body.insertRow();
@@ -202,14 +203,14 @@ export function renderFlood() {
   fillRegencies('flood-new-regency', false);
   if (!data) return;
   $('flood-status').textContent = data.as_of ? t('asOf', { t: dateTime(data.as_of) }) : t('noReports');
-  const needs = (n) => Object.entries(n).filter(([, v]) => v > 0).map(([k, v]) => `${t(`need_${k}`)} ${number(v)}`).join(', ') || '—';
+  const needs = (n) => Object.entries(n).filter(([, v]) => v > 0).map(([k, v]) => t('needsOpen', { k: t(`need_${k}`), n: number(v) })).join(', ') || '—';
   const summary = (r, cls = '') => ({
     cls, id: r.code,
     cells: [r.name || t('province'), `${number(r.incidents)} (${number(r.by_status.active)} ${t('flood_active')})`,
-      number(r.affected), number(r.evacuated), `${number(r.sheltered)}/${number(r.shelter_capacity)}`, needs(r.needs_outstanding)],
+      `${number(r.affected)}/${number(r.evacuated)}`, `${number(r.sheltered)}/${number(r.shelter_capacity)}`, needs(r.needs_outstanding)],
   });
   $('flood-summary').replaceChildren(table(t('floodSummary'),
-    [t('regency'), t('incidentsCol'), t('affected'), t('evacuated'), t('sheltered'), t('needsOutstanding')],
+    [t('regency'), t('incidentsCol'), t('affectedEvacuated'), t('sheltered'), t('needsOutstanding')],
     [...data.regencies.filter((r) => r.incidents > 0 || data.regencies.length === 1).map((r) => summary(r)),
       summary({ ...data.province, name: data.province.name || t('province') }, 'total')]));
   const code = chosen('flood-regency');

@@ -56,7 +56,7 @@ const WORDS = {
     waterOverTime: 'Tinggi air dari waktu ke waktu: {v}', shelters: 'Pengungsian', name: 'Nama', occupants: 'Pengungsi/kapasitas',
     occupancy: 'Keterisian', needs: 'Kebutuhan', need: 'Jenis', requested: 'Diminta', fulfilled: 'Dipenuhi', outstanding: 'Kurang',
     noIncidents: 'Tidak ada kejadian banjir.', floodReport: 'Lapor kejadian banjir', incident: 'Kejadian', newIncident: 'Kejadian baru',
-    incidentTitle: 'Judul kejadian', details: 'Keterangan', waterCm: 'Tinggi air (cm)',
+    incidentTitle: 'Judul kejadian', needsOpen: '{k}: {n} permintaan', affectedEvacuated: 'Terdampak/dievakuasi', details: 'Keterangan', waterCm: 'Tinggi air (cm)',
   },
   en: {
     title: 'Siaga console', signin: 'Sign in', signout: 'Sign out', enroll: 'Enroll this device',
@@ -113,7 +113,7 @@ const WORDS = {
     waterOverTime: 'Water level over time: {v}', shelters: 'Shelters', name: 'Name', occupants: 'Occupants/capacity',
     occupancy: 'Occupancy', needs: 'Needs', need: 'Kind', requested: 'Requested', fulfilled: 'Fulfilled', outstanding: 'Outstanding',
     noIncidents: 'No flood incidents.', floodReport: 'Report a flood incident', incident: 'Incident', newIncident: 'New incident',
-    incidentTitle: 'Incident title', details: 'Details', waterCm: 'Water level (cm)',
+    incidentTitle: 'Incident title', needsOpen: '{k}: {n} open', affectedEvacuated: 'Affected/evacuated', details: 'Details', waterCm: 'Water level (cm)',
   },
 };
 
