@@ -441,6 +441,271 @@ def test_7b_public_alerts(network: Network, browser: WebDriver) -> None:
     shot(browser, "14-alerts")
 
 
+# ---- coordination: election and flood boards, direct messages, sitrep, alert broadcasts ------
+
+
+def tanjabtim(network: Network) -> Client:
+    """The operator of Tanjung Jabung Timur, a Python station enrolled on first use."""
+    if "operator-tanjabtim" not in network.stations:
+        async def connect() -> Client:
+            identity = await Client.enroll(network.server.url, network.code("operator-tanjabtim"),
+                                           "operator-tanjabtim")
+            return await Client.connect(network.server.url, identity=identity)
+        network.stations["operator-tanjabtim"] = network.loop.run(connect())
+    return network.stations["operator-tanjabtim"]
+
+
+def test_7c_election_board_and_tps_report(network: Network, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+    operator = tanjabtim(network)
+    network.loop.run(operator.report_tps("15.06.01.01.001", status="relocated",
+                                         incidents=["flooding"],
+                                         relocated_to=("Balai Desa Muara Sabak", -1.12, 103.83),
+                                         note="Halaman sekolah tergenang"))
+    browser.find_element(By.ID, "tab-election").click()
+    Select(browser.find_element(By.ID, "election-regency")).select_by_value("15.06")
+    wait_for(browser, lambda d: "Balai Desa Muara Sabak" in d.find_element(
+        By.ID, "election-stations").text, what="the relocation on the board")
+    row = browser.find_element(By.CSS_SELECTOR, "#election-summary tr[data-id='15.06']").text
+    assert "Tanjung Jabung Timur" in row and "1/5" in row  # reported/total, then 1 relocated
+    station = browser.find_element(By.CSS_SELECTOR,
+                                   "#election-stations tr[data-id='15.06.01.01.001']")
+    assert "dipindah" in station.text and "banjir" in station.text
+    # The governor reports from the console; the Python side sees it on its board.
+    Select(browser.find_element(By.ID, "tps-id")).select_by_value("15.06.02.01.001")
+    Select(browser.find_element(By.ID, "tps-status")).select_by_value("counting")
+    browser.find_element(By.ID, "tps-ballots").send_keys("150")
+    browser.find_element(By.CSS_SELECTOR, "#tps-incidents input[value='power']").click()
+    browser.find_element(By.CSS_SELECTOR, "#tps-form button[type=submit]").click()
+    wait_for(browser, lambda d: "tersimpan" in d.find_element(By.ID, "tps-result").text,
+             what="report stored")
+    board = network.loop.run(operator.board("election"))
+    mine = next(s for s in board["stations"] if s["id"] == "15.06.02.01.001")
+    assert (mine["status"], mine["ballots_cast"], mine["incidents"], mine["reporter"]) == (
+        "counting", 150, ["power"], "gubernur")
+    wait_for(browser, lambda d: "150/191" in d.find_element(
+        By.CSS_SELECTOR, "#election-stations tr[data-id='15.06.02.01.001']").text,
+        what="the board refreshed")
+    js(browser, "document.getElementById('boards').scrollIntoView()")
+    shot(browser, "15-election")
+    # A bad report: the server's error names the field, and the field is marked.
+    Select(browser.find_element(By.ID, "tps-id")).select_by_value("15.06.02.02.001")
+    browser.find_element(By.ID, "tps-ballots").send_keys("-5")
+    browser.find_element(By.CSS_SELECTOR, "#tps-form button[type=submit]").click()
+    wait_for(browser, lambda d: "ballots_cast" in d.find_element(By.ID, "tps-result").text,
+             what="field error shown")
+    assert browser.find_element(By.ID, "tps-ballots").get_attribute("aria-invalid") == "true", \
+        browser.find_element(By.ID, "tps-result").text
+    browser.find_element(By.ID, "tps-ballots").clear()
+    browser.find_element(By.ID, "tps-ballots").send_keys("999")  # more than its 252 voters
+    browser.find_element(By.CSS_SELECTOR, "#tps-form button[type=submit]").click()
+    wait_for(browser, lambda d: "999" in d.find_element(By.ID, "tps-result").text
+             or "252" in d.find_element(By.ID, "tps-result").text, what="too many ballots")
+    assert browser.find_element(By.ID, "tps-result").text.startswith("Galat: ballots_cast")
+    browser.find_element(By.ID, "tps-ballots").clear()
+
+
+def test_7d_flood_board_and_report(network: Network, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+    operator = tanjabtim(network)
+
+    async def report() -> None:
+        await operator.report_flood("incident", incident="banjir-sabak", regency="15.06",
+                                    lat=-1.12, lon=103.83, title="Banjir Muara Sabak",
+                                    water_level_cm=60, affected=800, evacuated=120)
+        await operator.report_flood("incident", incident="banjir-sabak", water_level_cm=95,
+                                    affected=1200, evacuated=300)
+        await operator.report_flood("shelter", shelter="posko-sabak", incident="banjir-sabak",
+                                    name="Posko SDN 7 Muara Sabak", lat=-1.11, lon=103.82,
+                                    capacity=400, occupants=300)
+        await operator.report_flood("need", need="perahu-sabak", incident="banjir-sabak",
+                                    kind="boats", quantity=6, unit="unit")
+        await operator.report_flood("fulfilment", need="perahu-sabak", quantity=2)
+    network.loop.run(report())
+    browser.find_element(By.ID, "tab-flood").click()
+    card = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#flood-incidents li[data-id='banjir-sabak']"), what="incident shown")[0]
+    text = card.text
+    assert "Banjir Muara Sabak" in text and "95 cm" in text and "1.200" in text
+    assert "Posko SDN 7 Muara Sabak" in text and "300/400" in text
+    assert "perahu" in text and "4 unit" in text  # outstanding: 6 requested, 2 delivered
+    assert len(card.find_elements(By.CSS_SELECTOR, "svg.spark polyline")) == 1
+    assert "60 cm → 95 cm" in card.find_element(By.CSS_SELECTOR, "svg.spark").get_attribute(
+        "aria-label")
+    summary = browser.find_element(By.ID, "flood-summary").text
+    assert "Provinsi Jambi" in summary and "perahu: 1 permintaan" in summary
+    # An update from the console: the water rises.
+    Select(browser.find_element(By.ID, "flood-incident")).select_by_value("banjir-sabak")
+    assert not visible(browser, "flood-new")
+    browser.find_element(By.ID, "flood-water").send_keys("130")
+    browser.find_element(By.ID, "flood-evacuated").send_keys("450")
+    browser.find_element(By.CSS_SELECTOR, "#flood-form button[type=submit]").click()
+    wait_for(browser, lambda d: "tersimpan" in d.find_element(By.ID, "flood-result").text,
+             what="flood report stored")
+    board = network.loop.run(operator.board("flood"))
+    inc = next(i for i in board["incidents"] if i["id"] == "banjir-sabak")
+    assert (inc["water_level_cm"], inc["evacuated"], inc["reporter"]) == (130, 450, "gubernur")
+    wait_for(browser, lambda d: "130 cm" in d.find_element(
+        By.CSS_SELECTOR, "#flood-incidents li[data-id='banjir-sabak']").text, what="refreshed")
+    # A new incident without a title is refused, naming the field.
+    Select(browser.find_element(By.ID, "flood-incident")).select_by_value("")
+    Select(browser.find_element(By.ID, "flood-new-regency")).select_by_value("15.06")
+    browser.find_element(By.ID, "flood-lat").send_keys("-1.2")
+    browser.find_element(By.ID, "flood-lon").send_keys("103.7")
+    browser.find_element(By.CSS_SELECTOR, "#flood-form button[type=submit]").click()
+    wait_for(browser, lambda d: "Galat" in d.find_element(By.ID, "flood-result").text,
+             what="flood field error")
+    assert browser.find_element(By.ID, "flood-title").get_attribute("aria-invalid") == "true", \
+        browser.find_element(By.ID, "flood-result").text
+    browser.find_element(By.ID, "flood-lat").clear()
+    browser.find_element(By.ID, "flood-lon").clear()
+    js(browser, "document.getElementById('boards').scrollIntoView()")
+    shot(browser, "16-flood")
+
+
+def test_7e_direct_messages_both_ways(network: Network, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+    operator = tanjabtim(network)
+    accepted = network.loop.run(operator.send_direct("gubernur",
+                                                     text="Pesan langsung: tanggul aman"))
+    browser.find_element(By.ID, "tab-messages").click()
+    item = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"#message-list li[data-id='{accepted.id}']"), what="direct shown")[0]
+    wait_for(browser, lambda d: "tanggul aman" in item.text, what="direct opened")
+    assert "[E2E]" in item.text and "langsung" in item.text
+    assert js(browser, "return window.siagaConsole.inbox.get(arguments[0]).verified", accepted.id)
+    wait_for(browser, lambda d: operator.receipts.get(accepted.id, {}).get("gubernur", {})
+             .get("read") is not None, what="read receipt of the direct message")
+    browser.find_element(By.ID, "message-mode-person").click()
+    Select(browser.find_element(By.ID, "message-person")).select_by_value("operator-tanjabtim")
+    browser.find_element(By.ID, "message-text").send_keys("Siapkan perahu karet")
+    browser.find_element(By.CSS_SELECTOR, "#message-form button[type=submit]").click()
+    wait_for(browser, lambda d: any(m.text == "Siapkan perahu karet" and m.verified
+                                    and m.to == "operator-tanjabtim"
+                                    for m in operator.inbox.values()), what="Python opened it")
+    got = next(m for m in operator.inbox.values() if m.text == "Siapkan perahu karet")
+    assert got.sender == "gubernur" and got.talkgroup == ""
+    network.loop.run(operator.mark_read(got.id))
+    wait_for(browser, lambda d: "Operator Kabupaten Tanjung Jabung Timur: dibaca" in d.find_element(
+        By.CSS_SELECTOR, f"#message-list li[data-id='{got.id}']").text, what="read receipt shown")
+    js(browser, "document.getElementById('boards').scrollIntoView()")
+    shot(browser, "17-direct")
+    browser.find_element(By.ID, "message-mode-talkgroup").click()
+
+
+def test_7f_sitrep_downloads(network: Network, browser: WebDriver) -> None:
+    browser.find_element(By.ID, "sitrep").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "sitrep-pdf"), timeout=30,
+             what="sitrep links")
+    result = browser.execute_async_script("""
+        const done = arguments[0];
+        // What the links hold (the page's CSP forbids fetch() of blob: URLs, so read the Blobs).
+        const { markdown, pdf: file } = window.siagaConsole.coord.sitrep;
+        const get = async (blob) => new Uint8Array(await blob.arrayBuffer());
+        Promise.all([get(markdown), get(file)]).then(([md, pdf]) => done({
+          md: new TextDecoder().decode(md), pdf: String.fromCharCode(...pdf.subarray(0, 5)),
+          names: ['sitrep-md', 'sitrep-pdf'].map((id) => document.getElementById(id).download),
+          hrefs: ['sitrep-md', 'sitrep-pdf'].map((id) => document.getElementById(id).href),
+        }));""")
+    assert result["pdf"] == "%PDF-"
+    assert "Tanjung Jabung Timur" in result["md"]
+    assert result["names"][0].endswith(".md") and result["names"][1].endswith(".pdf")
+    assert all(h.startswith("blob:") for h in result["hrefs"])
+    js(browser, "window.scrollTo(0, 0)")
+    shot(browser, "20-sitrep")
+
+
+def test_7g_alert_broadcast_live(network: Network, browser: WebDriver) -> None:
+    from siaga.alerts import AlertLevel, Wording, evacuation
+    kerinci = network.stations["bupati-kerinci"]
+    assert kerinci.keyring is not None
+    alert = evacuation(sender=kerinci.keyring.device_id, now=time.time(),
+                       region=network.server.hub.roster.regions["15.01"], level=AlertLevel.SIAGA,
+                       indonesian=Wording("Siaga longsor Gunung Kerinci", "Hujan deras.",
+                                          "Jauhi tebing."))
+    browser.find_element(By.ID, "tab-alerts").click()
+    sent = network.loop.run(kerinci.publish_alert(alert))
+    item = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"#alert-list li.live[data-id='{sent.id}']"), what="live alert")[0]
+    assert "Siaga longsor Gunung Kerinci" in item.text and "Kerinci" in item.text
+    js(browser, "document.getElementById('boards').scrollIntoView()")
+    shot(browser, "18-alert-live")
+    browser.set_window_size(390, 844)
+    browser.find_element(By.ID, "tab-election").click()
+    time.sleep(0.3)
+    assert js(browser, "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    js(browser, "document.getElementById('boards').scrollIntoView()")
+    shot(browser, "19-phone-election")
+    for tab in ["tab-election", "tab-flood", "tab-messages"]:  # every new control is named
+        browser.find_element(By.ID, tab).click()
+        js(browser, "document.getElementById('message-mode-person').click()")
+        unnamed = js(browser, """
+            return [...document.querySelectorAll('#boards button, #boards input, #boards select')]
+              .filter(e => e.offsetParent !== null)
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                           && !e.textContent.trim()).map(e => e.outerHTML.slice(0, 80));""")
+        assert unnamed == [], tab
+        assert js(browser, "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    js(browser, "document.getElementById('message-mode-talkgroup').click()")
+    browser.set_window_size(1400, 1000)
+    browser.find_element(By.ID, "tab-map").click()
+
+
+def test_7h_direct_message_format_matches_python(browser: WebDriver) -> None:
+    """seal_direct/open_direct in the page and in siaga.crypto are one format: each opens what
+    the other sealed, and refuses another id, another sender or a changed byte (as
+    tests/test_crypto.py does for the Python side)."""
+    from siaga.crypto import CryptoError, DeviceKeys, DevicePublic, open_direct, seal_direct
+    python = DeviceKeys.generate()
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    page = browser.execute_async_script("""
+        const [signPub, dhPub, deviceId, done] = arguments;
+        (async () => {
+          const c = await import('/js/crypto.js');
+          const { b64d, b64e } = await import('/js/bytes.js');
+          const dev = await c.generateDevice();
+          window.directTest = dev;
+          const payload = new TextEncoder().encode('Hubungi saya');
+          const blob = await c.sealDirect('msg-000001', dev, deviceId, b64d(dhPub), payload);
+          done({ blob: b64e(blob), sign: b64e(dev.signPub), dh: b64e(dev.dhPub),
+                 id: dev.deviceId });
+        })().catch((e) => done({ error: String(e) }));""",
+        b64(python.public.sign_pub), b64(python.public.dh_pub), python.public.device_id)
+    assert "error" not in page, page
+    sender = DevicePublic(base64.urlsafe_b64decode(page["sign"] + "=="),
+                          base64.urlsafe_b64decode(page["dh"] + "=="))
+    assert sender.device_id == page["id"]
+    blob = base64.urlsafe_b64decode(page["blob"] + "==")
+    assert open_direct(python, "msg-000001", sender, blob) == b"Hubungi saya"
+    with pytest.raises(CryptoError):
+        open_direct(python, "msg-000002", sender, blob)
+    # Python -> page: opens; another id, another claimed sender or a flipped byte do not.
+    sealed = seal_direct("msg-000003", python, sender, b"Evakuasi warga")
+    results = browser.execute_async_script("""
+        const [blob, senderId, senderSign, otherId, done] = arguments;
+        (async () => {
+          const c = await import('/js/crypto.js');
+          const { b64d } = await import('/js/bytes.js');
+          const dev = window.directTest;
+          const attempt = async (id, from, bytes) => {
+            try {
+              const plain = await c.openDirect(dev, id, from, b64d(senderSign), bytes);
+              return new TextDecoder().decode(plain);
+            }
+            catch { return null; }
+          };
+          const good = b64d(blob), flipped = good.slice();
+          flipped[flipped.length - 1] ^= 1;
+          done([await attempt('msg-000003', senderId, good),
+                await attempt('msg-000004', senderId, good),
+                await attempt('msg-000003', otherId, good),
+                await attempt('msg-000003', senderId, flipped)]);
+        })().catch((e) => done([String(e)]));""",
+        b64(sealed), python.public.device_id, b64(python.public.sign_pub),
+        DeviceKeys.generate().public.device_id)
+    assert results == ["Evakuasi warga", None, None, None]
+
+
 def test_8_space_bar_is_ptt(network: Network, browser: WebDriver) -> None:
     from selenium.webdriver.common.keys import Keys
     kerinci = network.stations["bupati-kerinci"]
@@ -467,6 +732,8 @@ def test_9_english_phone_and_labels(network: Network, browser: WebDriver) -> Non
     from selenium.webdriver.support.ui import Select
     Select(browser.find_element(By.ID, "lang")).select_by_value("en")
     assert browser.find_element(By.ID, "ptt").text == "PUSH TO TALK"
+    assert browser.find_element(By.ID, "tab-election").text == "Election"
+    assert browser.find_element(By.ID, "sitrep").text == "Situation report"
     assert js(browser, "return document.documentElement.lang") == "en"
     assert browser.find_element(By.ID, "conn-status").text == "Connected"
     # Every control has a name a screen reader can say.

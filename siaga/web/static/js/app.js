@@ -13,6 +13,7 @@ import { Listener } from './listen.js';
 import { ProvinceMap } from './map.js';
 import { forgetDevice, loadDevice, saveDevice } from './store.js';
 import * as boards from './boards.js';
+import * as coord from './coord.js';
 
 const $ = (id) => document.getElementById(id);
 const WS_URL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
@@ -22,7 +23,7 @@ export const app = {
   roster: null, device: null, conn: null, keyring: null, talker: null, listener: null, mic: new Microphone(),
   welcome: null, talkgroups: new Map(), selected: null, emergencies: new Map(), online: new Set(),
   polls: new Map(), boards: new Map(), orders: new Map(), issued: new Map(), inbox: new Map(), sent: new Map(),
-  positions: new Map(), alerts: [], map: null, signedOut: true,
+  positions: new Map(), alerts: [], liveAlerts: [], map: null, signedOut: true, coord: {},
 };
 window.siagaConsole = app;
 
@@ -48,6 +49,7 @@ async function showSignIn() {
   $('signin-view').hidden = false;
   $('console-view').hidden = true;
   $('signout').hidden = true;
+  $('sitrep-box').hidden = true;
   $('whoami').textContent = '';
   const select = $('enroll-member');
   select.replaceChildren(...app.roster.members.map((m) => new Option(`${m.name} (${m.id})`, m.id)));
@@ -151,6 +153,12 @@ function wire(conn) {
     if (s) { s.receipts.set(m.member, m.state === 'read' || s.receipts.get(m.member) === 'read' ? 'read' : m.state); }
     boards.renderMessages(app);
   });
+  // A public notice published just now (ref absent: not the answer to our own alert_publish).
+  conn.on('alert', (m) => {
+    if (m.ref !== undefined || app.liveAlerts.some((a) => a.id === m.id)) return;
+    app.liveAlerts.unshift({ ...m, at: Date.now() / 1000 });
+    boards.renderAlerts(app);
+  });
   conn.on('position_update', (m) => { app.positions.set(m.member, m); boards.renderPositions(app); });
   conn.on('positions', (m) => { m.positions.forEach((p) => app.positions.set(p.member, p)); boards.renderPositions(app); });
   // Frames already on the wire when the floor was taken away are dropped by the server with
@@ -178,6 +186,8 @@ async function enter(welcome) {
   const commands = ['governor', 'staff', 'bpbd', 'admin'].includes(welcome.member.role);
   $('rollcall-start').hidden = !commands;
   $('order-form').hidden = !commands;
+  $('sitrep-box').hidden = false;
+  fillPeople();
   const statusSelect = $('message-status');
   statusSelect.replaceChildren(new Option('—', ''), ...welcome.status_codes.map((s) => new Option(lang === 'en' ? s.text_en : s.text_id, s.code)));
   buildTalkgroups();
@@ -187,6 +197,22 @@ async function enter(welcome) {
   for (const g of app.talkgroups.values()) if (g.wanted) await join(g.id);
   app.conn.request({ type: 'positions_request' }).catch(() => {}); // only some roles may see them
   loadAlerts();
+}
+
+/** People one may write to directly: members who share a talkgroup with this member. */
+function fillPeople() {
+  const me = app.welcome.member.id;
+  const peers = new Set();
+  for (const g of app.roster.talkgroups) if (g.members.includes(me)) g.members.forEach((m) => peers.add(m));
+  peers.delete(me);
+  const select = $('message-person');
+  const keep = select.value;
+  select.replaceChildren(...[...peers].map((m) => new Option(describe(m), m)).sort((a, b) => a.text.localeCompare(b.text)));
+  if (peers.has(keep)) select.value = keep;
+}
+
+function messageMode() {
+  $('message-person-box').hidden = !$('message-mode-person').checked;
 }
 
 async function join(id) {
@@ -242,6 +268,13 @@ function showError(m) {
 // ---- messages and orders -----------------------------------------------------------------------
 
 async function openSealed(item, senderField) {
+  if (item.raw.sealed_for) {
+    try {
+      const body = await app.keyring.openDirect(item.raw);
+      if (body) { item.body = body; item.verified = true; item.problem = null; }
+    } catch (e) { item.problem = e.message; }
+    return;
+  }
   if (!item.raw.sealed) { item.body = { text: item.raw.text ?? null, status: item.raw.status ?? null }; return; }
   try {
     const body = await app.keyring.openMessage(item.raw, senderField);
@@ -260,11 +293,13 @@ function reopenSealed() {
 async function onMessage(m) {
   app.conn.send({ type: 'receipt', id: m.id, state: 'delivered' }); // every copy: the wire is at-least-once
   if (app.inbox.has(m.id)) return;
-  const item = { kind: 'message', raw: m, body: null, verified: false, read: false };
+  const item = { kind: 'message', raw: m, body: null, verified: false, read: false, direct: Boolean(m.to || m.sealed_for) };
   app.inbox.set(m.id, item);
   await openSealed(item, 'sender');
-  if (!item.body && !app.keyring.directory.has(m.sender_device)) {
-    app.conn.request({ type: 'directory_request', talkgroup: m.talkgroup }).catch(() => {});
+  if (!item.body && !item.problem && !app.keyring.directory.has(m.sender_device)) {
+    // A direct message's sender may share no joined talkgroup: ask for that member's devices.
+    const ask = item.direct ? { member: m.sender } : { talkgroup: m.talkgroup };
+    app.conn.request({ type: 'directory_request', ...ask }).catch(() => {});
   }
   boards.renderMessages(app);
   markRead();
@@ -296,19 +331,33 @@ async function sendSealed(type, talkgroup, fields, payload) {
   return app.conn.request({ type, id, talkgroup, ...fields, sealed: b64e(sealed.blob), epoch: sealed.epoch });
 }
 
+/** A direct message, as Client.send_direct: the recipient's devices from the directory, one
+ * copy signed and sealed to each (at most four); the server never sees the content. */
+async function sendDirect(to, payload) {
+  const id = newId();
+  const dir = await app.conn.request({ type: 'directory_request', member: to });
+  app.keyring.updateDirectory(dir);
+  const devices = dir.devices.slice(0, 4);
+  const sealedFor = await app.keyring.sealDirect(id, devices, new TextEncoder().encode(JSON.stringify(payload)));
+  if (!sealedFor.length) throw new Error(t('noDevices', { who: person(to).name }));
+  return app.conn.request({ type: 'message_send', id, to, sealed_for: sealedFor });
+}
+
 async function onSendMessage(ev) {
   ev.preventDefault();
   const text = $('message-text').value.trim();
   const statusCode = $('message-status').value;
   if (!text && !statusCode) return;
   const payload = text ? { text, status: null } : { text: null, status: statusCode };
+  const to = $('message-mode-person').checked ? $('message-person').value : null;
   try {
-    const ok = await sendSealed('message_send', app.selected, {}, payload);
-    app.sent.set(ok.id, { id: ok.id, talkgroup: app.selected, body: payload, at: ok.stored_at, recipients: ok.recipients, receipts: new Map() });
+    const ok = to ? await sendDirect(to, payload) : await sendSealed('message_send', app.selected, {}, payload);
+    app.sent.set(ok.id, { id: ok.id, talkgroup: to ? null : app.selected, to, body: payload, at: ok.stored_at, recipients: ok.recipients, receipts: new Map() });
     $('message-text').value = '';
     $('message-status').value = '';
     boards.renderMessages(app);
-  } catch (e) { showError(e); }
+  } catch (e) { showError(e); $('message-error').textContent = `${t('error')}: ${e.message}`; return; }
+  $('message-error').textContent = '';
 }
 
 async function onIssueOrder(ev) {
@@ -544,6 +593,7 @@ function bindTabs() {
     }
     if (tab.id === 'tab-messages') markRead();
     if (tab.id === 'tab-alerts') loadAlerts();
+    coord.tabShown(tab.id);
   };
   tabs.forEach((tab, i) => {
     tab.addEventListener('click', () => select(tab));
@@ -569,6 +619,8 @@ function relabel() {
     renderRollcall();
     renderEmergency();
     boards.renderAll(app);
+    fillPeople();
+    app.coord.relabel?.();
   }
 }
 
@@ -591,6 +643,8 @@ async function main() {
     app.conn.request({ type: 'rollcall_start', id: newId(), talkgroup: app.selected, timeout: 120 }).catch((e) => showError(e));
   });
   $('message-form').addEventListener('submit', onSendMessage);
+  for (const r of document.querySelectorAll('input[name=message-mode]')) r.addEventListener('change', messageMode);
+  coord.setup();
   $('order-form').addEventListener('submit', onIssueOrder);
   document.addEventListener('visibilitychange', markRead);
   bindPtt();

@@ -141,14 +141,16 @@ export function renderMessages(app) {
   for (const { x, mine } of all) {
     if (mine) {
       const receipts = [...x.receipts.entries()].map(([m, s]) => `${person(m).name}: ${t(s)}`).join(', ');
-      const li = item('sent', line(`${t('me')} → ${tgName(x.talkgroup)}: ${bodyText(app, x.body)} [E2E]`),
+      const where = x.to ? `${person(x.to).name} [${t('direct')}]` : tgName(x.talkgroup);
+      const li = item(x.to ? 'sent direct' : 'sent', line(`${t('me')} → ${where}: ${bodyText(app, x.body)} [E2E]`),
         line(`${dateTime(x.at)} — ${receipts || '…'}`, 'meta'));
       li.dataset.id = x.id;
       list.append(li);
     } else {
       const m = x.raw;
       const text = x.body ? bodyText(app, x.body) : `[E2E] ${x.problem ?? '…'}`;
-      const li = item('received', line(`${describe(m.sender)} → ${tgName(m.talkgroup)}: ${text}${x.verified ? ' [E2E]' : ''}`),
+      const where = x.direct ? `${t('me')} [${t('direct')}]` : tgName(m.talkgroup);
+      const li = item(x.direct ? 'received direct' : 'received', line(`${describe(m.sender)} → ${where}: ${text}${x.verified ? ' [E2E]' : ''}`),
         line(dateTime(m.sent_at), 'meta'));
       li.dataset.id = m.id;
       list.append(li);
@@ -169,7 +171,18 @@ export function parseFeed(xml) {
 export function renderAlerts(app) {
   const list = $('alert-list');
   list.replaceChildren();
+  for (const a of app.liveAlerts) {
+    const li = item('alert live', line(`${t('liveAlert')}: ${a.headline}`),
+      line(`${t(`alertKind_${a.kind}`)} · ${app.roster.regions.find((r) => r.code === a.region)?.name ?? a.region} · ${person(a.sender).name} · ${time(a.at)}`, 'meta'));
+    const link = document.createElement('a');
+    link.href = a.url;
+    link.textContent = t('alertOpen');
+    li.append(link);
+    li.dataset.id = a.id;
+    list.append(li);
+  }
   for (const a of app.alerts) {
+    if (app.liveAlerts.some((x) => a.id.includes(x.id))) continue; // shown above
     list.append(item('alert', line(a.title), line(a.summary), line(Number.isFinite(a.updated) ? dateTime(a.updated) : '', 'meta')));
   }
   empty(list, 'noAlerts');

@@ -211,3 +211,40 @@ export async function openMessage(groupSecret, talkgroup, epoch, id, senderDevic
   return payload;
 }
 
+
+// ---- direct messages (seal_direct / open_direct) ---------------------------------------------
+
+LABEL.direct = 'siaga/v1/direct';
+
+/** seal_to: a fresh X25519 key agreed with the recipient's, HKDF, AES-GCM; context as AAD. */
+export async function sealTo(recipientDhPub, plaintext, context) {
+  const eph = await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
+  const ephPub = new Uint8Array(await subtle.exportKey('raw', eph.publicKey));
+  const peer = await subtle.importKey('raw', recipientDhPub, { name: 'X25519' }, false, []);
+  const shared = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: peer }, eph.privateKey, 256));
+  const key = await hkdfKey(shared, concat(ephPub, recipientDhPub), concat(text(LABEL.seal), context), ['encrypt']);
+  const nonce = randomBytes(GCM_NONCE);
+  const ct = await subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: context }, key, plaintext);
+  return concat(new Uint8Array([1]), ephPub, nonce, new Uint8Array(ct));
+}
+
+const directParts = (id, senderDevice, recipientDevice) => [text(id), text(senderDevice), text(recipientDevice)];
+
+/** seal_direct: signed by the sender over (id, sender device, recipient device, payload),
+ * then sealed to that one recipient device under frame("siaga/v1/direct", parts). */
+export async function sealDirect(id, device, recipientDevice, recipientDhPub, payload) {
+  const parts = directParts(id, device.deviceId, recipientDevice);
+  const signature = await sign(device.signKey, LABEL.direct, ...parts, payload);
+  return sealTo(recipientDhPub, concat(signature, payload), frame(LABEL.direct, parts));
+}
+
+/** open_direct: open the copy sealed to this device, then check the sender's signature. */
+export async function openDirect(device, id, senderDevice, senderSignPub, blob) {
+  const parts = directParts(id, senderDevice, device.deviceId);
+  const plain = await openSealed(device, blob, frame(LABEL.direct, parts));
+  const payload = plain.subarray(SIGNATURE);
+  if (!await verify(senderSignPub, plain.subarray(0, SIGNATURE), LABEL.direct, ...parts, payload)) {
+    throw new Error('direct message is not signed by its sender');
+  }
+  return payload;
+}

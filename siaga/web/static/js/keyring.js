@@ -5,8 +5,8 @@
 
 import { b64d, b64e } from './bytes.js';
 import {
-  ReplayWindow, makeEnvelope, openFrame, openGroupKey, openMessage, parseEnvelope, sealFrame,
-  sealMessage, streamKey, verifyEnvelope,
+  ReplayWindow, makeEnvelope, openDirect, openFrame, openGroupKey, openMessage, parseEnvelope, sealDirect,
+  sealFrame, sealMessage, streamKey, verifyEnvelope,
 } from './crypto.js';
 
 /** A listener may hear a transmission up to its time limit after it began (late entry). */
@@ -41,7 +41,9 @@ export class Keyring {
 
   updateDirectory(msg) {
     for (const d of msg.devices) {
-      try { this.directory.set(d.device, { member: d.member, role: d.role, signPub: b64d(d.sign_pub) }); } catch { /* skip */ }
+      try {
+        this.directory.set(d.device, { member: d.member, role: d.role, signPub: b64d(d.sign_pub), dhPub: b64d(d.dh_pub) });
+      } catch { /* skip */ }
     }
   }
 
@@ -105,6 +107,28 @@ export class Keyring {
     if (sender.member !== msg[senderField]) throw new Error('sealed by another member than the server claims');
     const payload = await openMessage(secret, msg.talkgroup, msg.epoch, msg.id, msg.sender_device, sender.signPub,
       b64d(msg.sealed));
+    return JSON.parse(new TextDecoder().decode(payload));
+  }
+
+  /** A direct message's copies, one per listed device of the recipient (as Client.send_direct). */
+  async sealDirect(id, devices, payload) {
+    const out = [];
+    for (const d of devices) {
+      const entry = this.directory.get(d.device);
+      if (!entry?.dhPub || entry.dhPub.length !== 32) continue; // malformed keys: nothing to seal to
+      out.push({ device: d.device, sealed: b64e(await sealDirect(id, this.device, d.device, entry.dhPub, payload)) });
+    }
+    return out;
+  }
+
+  /** Open the copy of a direct message sealed to this device; null while the sender's device is unknown. */
+  async openDirect(msg) {
+    const mine = (msg.sealed_for || []).find((s) => s.device === this.device.deviceId);
+    if (!mine) throw new Error('not sealed to this device');
+    const sender = this.directory.get(msg.sender_device);
+    if (!sender) return null;
+    if (sender.member !== msg.sender) throw new Error('sealed by another member than the server claims');
+    const payload = await openDirect(this.device, msg.id, msg.sender_device, sender.signPub, b64d(mine.sealed));
     return JSON.parse(new TextDecoder().decode(payload));
   }
 }
