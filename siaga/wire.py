@@ -18,6 +18,7 @@ encryption lands, without changing the frame layout.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, cast, get_args
@@ -779,9 +780,28 @@ def _decode(data: str | bytes, decoder: msgspec.json.Decoder[object],
         return decoder.decode(raw)
     except msgspec.ValidationError as exc:
         _raise_unknown_type(raw, known)
-        raise ProtocolError(f"invalid message: {exc}", ErrorCode.BAD_MESSAGE) from exc
+        raise ProtocolError(_field_first(str(exc)), ErrorCode.BAD_MESSAGE) from exc
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"malformed JSON: {exc}", ErrorCode.BAD_MESSAGE) from exc
+
+
+_AT = re.compile(r"^(?P<what>.*) - at `\$\.(?P<path>[^`]+)`$", re.S)
+_NAMED = re.compile(r"^Object (?:contains )?(?P<kind>missing required field|unknown field) "
+                    r"`(?P<field>[^`]+)`$")
+
+
+def _field_first(problem: str) -> str:
+    """msgspec says "Expected `int` >= 0 - at `$.ballots_cast`"; errors here start with the
+    field, as the domain checks' do ("ballots_cast: expected `int` >= 0"), so a form can mark
+    it."""
+    match = _AT.match(problem)
+    what, path = (match["what"], match["path"] + ".") if match else (problem, "")
+    named = _NAMED.match(what)
+    if named is not None:  # missing or unknown field: that field is the one to name
+        return f"{path}{named['field']}: {named['kind']}"
+    if not path:
+        return f"invalid message: {problem}"
+    return f"{path[:-1]}: {what[:1].lower()}{what[1:]}"
 
 
 def _raise_unknown_type(raw: bytes, known: frozenset[str]) -> None:

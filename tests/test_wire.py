@@ -334,3 +334,18 @@ def test_decode_server_fuzz_raw(data: str | bytes) -> None:
 ])
 def test_a_broken_request_still_names_its_ref(raw: str, ref: int | None) -> None:
     assert wire.salvage_ref(raw) == ref
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ('{"type": "tps_report", "id": "abcdefgh", "tps": "x", "ballots_cast": -1}',
+     "ballots_cast: expected `int` >= 0"),
+    ('{"type": "join"}', "talkgroup: missing required field"),
+    ('{"type": "join", "talkgroup": "a", "extra": 1}', "extra: unknown field"),
+    ('{"type": "tps_report", "id": "abcdefgh", "tps": "x", "relocated_to": {"place": "a", '
+     '"lon": 1}}', "relocated_to.lat: missing required field"),
+    ('{"type": "join", "talkgroup": 5}', "talkgroup: expected `str`, got `int`"),
+])
+def test_a_refused_field_is_named_first(raw: str, message: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        wire.decode_client(raw)
+    assert refused.value.message == message
