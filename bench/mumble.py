@@ -428,7 +428,7 @@ class Conn(asyncio.Protocol):
         self.idx, self.group = idx, group
         self.st = st or Stats()
         self.buf = bytearray()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None  # uvloop's TLS transport is not an asyncio.Transport
         self.session = -1
         self.decoding = True  # decode control messages (login, move); voice is always read
         self.synced: asyncio.Future[int] | None = None
@@ -440,7 +440,6 @@ class Conn(asyncio.Protocol):
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def connection_lost(self, exc: Exception | None) -> None:
