@@ -11,6 +11,9 @@ the group named in bytes 2-3 of the frame, with no validation, no floor control,
 and no recording. It answers the few control messages the load generator sends (hello, join,
 leave, floor_request, floor_release) with the smallest reply the generator waits for, so the
 same load generator drives both servers.
+
+Mumble's server ("mumble" in run.py) does not go through this file: run.py starts ``murmurd``
+directly (bench/mumble.py), so the CPU time and RSS it reads are murmur's own process.
 """
 
 from __future__ import annotations
