@@ -678,9 +678,9 @@ def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> l
                  "machine like this one, loopback, 20 ms Opus-sized packets, fan-out 12, side by "
                  "side with a bare asyncio TLS relay.")
     if r is None:
-        why = getattr(args, "mumble_note", "") or "not run (`--servers` without `mumble`)"
+        why = getattr(args, "mumble_note", "") or "`--servers` did not include `mumble`"
         return ["## Mumble (measured elsewhere, not in this run)", "",
-                f"Mumble in this run: {why}.", "",
+                f"Mumble's server was skipped in this run: {why}.", "",
                 reference + " These numbers were **not** produced by this benchmark.", "",
                 *MUMBLE_REFERENCE, "",
                 "Those figures used TLS; this run uses plain `ws://` on loopback, so absolute "
@@ -898,9 +898,9 @@ def main(argv: list[str] | None = None) -> int:
     if MUMBLE in args.servers:
         exe = mumble.murmurd_path()
         if exe is None:
-            args.mumble_note = ("skipped: `murmurd` is not installed (Debian: `apt-get install "
-                                "mumble-server`), so Mumble was not measured in this run")
-            log(f"--- {MUMBLE} {args.mumble_note}")
+            args.mumble_note = ("`murmurd` is not installed (Debian: `apt-get install "
+                                "mumble-server`)")
+            log(f"--- {MUMBLE} skipped: {args.mumble_note}")
         else:
             plan.append((MUMBLE, MUMBLE_LOOP))
     for kind, loop in plan:
