@@ -348,6 +348,10 @@ class Murmur:
         with open(self.log, "ab") as log:  # with -fg murmur logs to the console
             self.proc = subprocess.Popen([self.exe, "-fg", "-ini", str(self.ini)],
                                          stdout=log, stderr=log)
+        with contextlib.suppress(OSError, ValueError):
+            # One descriptor per client: lift murmur's soft limit (often 1024) to the hard one.
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (hard, hard))
         deadline = mono() + timeout
         while mono() < deadline:
             if self.proc.poll() is not None:
