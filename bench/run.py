@@ -71,6 +71,8 @@ TARGET_KIB_PER_CONN = 50.0
 
 #: The configuration of Siaga driven by end-to-end encrypting clients (same server process).
 E2E = "siaga+e2e"
+#: Siaga behind TLS (wss://, self-signed certificate), to compare with Mumble's TLS on equal terms.
+TLS = "siaga+tls"
 #: Mumble's server (murmurd, C++), run once: the Python event loops do not apply to it.
 MUMBLE = "mumble"
 MUMBLE_LOOP = "murmur, TLS"
@@ -97,8 +99,9 @@ class Config:
     def __init__(self, kind: str, loop: str, args: argparse.Namespace) -> None:
         self.kind, self.loop, self.args = kind, loop, args
         # siaga+e2e is the same Siaga server (open network); only the clients differ.
-        self.server_kind = "siaga" if kind == E2E else kind
+        self.server_kind = "siaga" if kind in (E2E, TLS) else kind
         self.e2e = kind == E2E
+        self.tls = kind == TLS
         self.members = max(args.idle, args.groups * args.size)
         self.proc: subprocess.Popen[Any] | None = None
         self.workers: list[tuple[Any, Any]] = []  # (process, pipe)
@@ -127,7 +130,15 @@ class Config:
         a = self.args
         if self.kind == MUMBLE:
             return self.start_murmur()
-        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.server_kind,
+        tls: list[str] = []
+        if self.tls:
+            from siaga.server import make_self_signed
+
+            self.cert = Path(self.tmp.name) / "cert.pem"
+            key = Path(self.tmp.name) / "key.pem"
+            make_self_signed(self.cert, key, hosts=("127.0.0.1",))
+            tls = ["--tls-cert", str(self.cert), "--tls-key", str(key)]
+        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.server_kind, *tls,
                "--loop", self.loop,
                "--groups", str(a.groups), "--size", str(a.size), "--members", str(self.members),
                "--data-dir", self.tmp.name]
@@ -154,7 +165,7 @@ class Config:
         a = self.args
         ctx = mp.get_context("spawn")
         for w in range(a.workers):
-            spec = {"url": f"ws://127.0.0.1:{port}/", "size": a.size,
+            spec = {"url": f"{'wss' if self.tls else 'ws'}://127.0.0.1:{port}/", "size": a.size,
                     "groups": [g for g in range(a.groups) if g % a.workers == w],
                     "extra": [i for i in range(a.groups * a.size, self.members)
                               if i % a.workers == w], "e2e": self.e2e,
@@ -162,7 +173,19 @@ class Config:
             target = mumble.worker_main if self.kind == MUMBLE else worker_main
             parent, child = ctx.Pipe()
             p = ctx.Process(target=target, args=(child, spec), daemon=True)
-            p.start()
+            saved = os.environ.get("SSL_CERT_FILE")
+            if self.tls:
+                # load.py's websockets clients use the default context: make it trust (only)
+                # the server's self-signed certificate, with no change to the generator.
+                os.environ["SSL_CERT_FILE"] = str(self.cert)
+            try:
+                p.start()
+            finally:
+                if self.tls:
+                    if saved is None:
+                        os.environ.pop("SSL_CERT_FILE", None)
+                    else:
+                        os.environ["SSL_CERT_FILE"] = saved
             if a.pin:
                 os.sched_setaffinity(p.pid, set(range(1, os.cpu_count() or 2)))
             self.workers.append((p, parent))
@@ -358,12 +381,13 @@ def print_micro(micro: dict[str, Any]) -> None:
 def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
            command: str, micro: dict[str, Any] | None = None) -> str:
     m = machine()
-    loops = [lp for lp in dict.fromkeys(args.loops + args.e2e)
+    loops = [lp for lp in dict.fromkeys(args.loops + args.e2e + args.tls)
              if any(r["loop"] == lp for r in results)]
-    cols = [(k, lp) for lp in loops for k in ("siaga", E2E, "echo") if _by(results, k, lp)]
+    cols = [(k, lp) for lp in loops for k in ("siaga", E2E, TLS, "echo") if _by(results, k, lp)]
     mum = _by(results, MUMBLE, MUMBLE_LOOP)
     if mum:
         cols.append((MUMBLE, MUMBLE_LOOP))
+    has_tls = any(r["kind"] == TLS for r in results)
     head = "| metric | " + " | ".join(f"{k} ({lp})" for k, lp in cols) + " |"
     sep = "|---|" + "---|" * len(cols)
 
@@ -385,10 +409,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
         f"- CPU: {m['cpu']}, {m['cores']} cores (load generator and server share them)",
         f"- Python {m['python']}, websockets {m['websockets']}, uvloop {m['uvloop']}, "
         f"msgspec {m['msgspec']}, Linux {m['kernel']}",
-        f"- Date: {m['date']}; loopback only, "
-        + ("no TLS for Siaga and the baseline (`ws://`); Mumble "
-           f"{mum.get('version', '')} over TLS, which it requires (voice tunnelled through its "
-           "TLS control channel, no UDP)" if mum else "no TLS"),
+        f"- Date: {m['date']}; loopback only; "
+        + ("no TLS" if not (mum or has_tls) else "no TLS for `siaga` and the baseline (`ws://`)")
+        + (f"; `{TLS}` is the same Siaga server behind TLS (`wss://`, a self-signed ECDSA P-256 "
+           "certificate)" if has_tls else "")
+        + (f"; Mumble {mum.get('version', '')} over TLS, which it requires (voice tunnelled "
+           "through its TLS control channel, no UDP)" if mum else ""),
         f"- Command: `{command}`; wall time {wall:.0f} s" + (" (quick mode)" if args.quick else ""),
         f"- Scenario: {args.groups} talkgroups of {args.size} members "
         f"({args.groups * args.size} connections, each hello + join), "
@@ -698,11 +724,12 @@ def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> l
         "each transmission with the terminator bit, then a 0-20 ms pause, and the channel's "
         "other members receive it: the relay both servers do. Voice goes through the TCP "
         "tunnel inside Mumble's TLS control channel (no UDP), because Mumble has no plain "
-        "transport; Siaga and the baseline here run plain `ws://`.", "",
+        f"transport; plain `siaga` and the baseline run `ws://`, `{TLS}` (if run) `wss://`.", "",
         "What differs, and which way it leans:", "",
         "- Encryption: murmur encrypts every delivery (a TLS record per voice packet per "
-        "listener) and its clients decrypt; Siaga here does not, so murmur pays work Siaga "
-        "skips. Neither is end-to-end: murmur can read all voice, as Siaga can read plain "
+        f"listener) and its clients decrypt; plain `siaga` does not, `{TLS}` does (the "
+        "like-for-like column: same server, `wss://`, and a generator that decrypts TLS too). "
+        "Neither is end-to-end: murmur can read all voice, as Siaga can read plain "
         f"frames (`{E2E}` is the end-to-end case).",
         "- Mumble's usual voice path is UDP (OCB-AES128 datagrams), not measured here; the "
         "reference figures below show murmur's UDP path about 3.5x cheaper per delivery than "
@@ -711,8 +738,9 @@ def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> l
         "queue), no recording and no late-entry joins (a channel move is broadcast to every "
         "user on the server, which would measure presence traffic, not relay), so its rows for "
         "access and late entry are n/a and its CPU excludes that work; Siaga's includes it.",
-        "- The generator pays TLS on every frame it receives from murmur, so it saturates "
-        "earlier than against the plain servers; the lightest phase is the fair comparison.",
+        "- The generator pays TLS on every frame it receives from murmur (and from "
+        f"`{TLS}`), so it saturates earlier than against the plain servers; the lightest phase "
+        "is the fair comparison.",
         "- Idle memory: murmur's clients are authenticated and in their channel, like Siaga's "
         "after hello + join. murmur sends every user's state to every user, so connecting N "
         "clients costs O(N²) messages (the connect-time row shows it).",
@@ -720,8 +748,8 @@ def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> l
         + (", all pinned to CPU 0 as the other servers are." if args.pin else "."),
         "",
     ]
-    for lp in args.loops:
-        s = _by(results, "siaga", lp)
+    for kind, lp in [("siaga", lp) for lp in args.loops] + [(TLS, lp) for lp in args.tls]:
+        s = _by(results, kind, lp)
         if not s:
             continue
         lo, mlo = s["phases"][0], r["phases"][0]
@@ -730,7 +758,7 @@ def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> l
             f"({ps['active']} talkgroups)"
             for ps, pm in zip(s["phases"], r["phases"], strict=True))
         lines.append(
-            f"- Siaga ({lp}) vs Mumble: lightest phase ({lo['active']} talkgroups) relay "
+            f"- {kind} ({lp}) vs Mumble: lightest phase ({lo['active']} talkgroups) relay "
             f"p50/p99 {_f(lo['relay']['p50'])}/{_f(lo['relay']['p99'])} ms vs "
             f"{_f(mlo['relay']['p50'])}/{_f(mlo['relay']['p99'])} ms; deliveries per server "
             f"CPU-second {ratios}; RSS per idle connection {s['kib_per_conn']:.1f} vs "
@@ -853,6 +881,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--e2e", default="uvloop", metavar="LOOPS",
                     help="server event loops on which to also run 'siaga+e2e', Siaga driven by "
                     "end-to-end encrypting clients (default 'uvloop'; 'none' to skip)")
+    ap.add_argument("--tls", default="uvloop", metavar="LOOPS",
+                    help=f"server event loops on which to also run '{TLS}', the same Siaga "
+                    "server behind TLS (wss://, self-signed certificate), the like-for-like "
+                    "case for Mumble, which requires TLS (default 'uvloop'; 'none' to skip)")
     ap.add_argument("--no-micro", action="store_true",
                     help="skip the crypto micro-benchmark (bench/micro.py)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
@@ -881,6 +913,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.loops = [x for x in args.loops.split(",") if x]
     args.servers = [x for x in args.servers.split(",") if x]
     args.e2e = [x for x in args.e2e.split(",") if x and x != "none"]
+    args.tls = [x for x in args.tls.split(",") if x and x != "none"]
     return args
 
 
@@ -890,10 +923,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = mono()
     results = []
     # Sealed right after plain Siaga on the same loop, so the pair runs minutes apart at most.
-    plan = [(kind, loop) for loop in dict.fromkeys(args.loops + args.e2e)
-            for kind in ["siaga", E2E, "echo"]
-            if (kind == E2E and loop in args.e2e)
-            or (kind != E2E and kind in args.servers and loop in args.loops)]
+    plan = [(kind, loop) for loop in dict.fromkeys(args.loops + args.e2e + args.tls)
+            for kind in ["siaga", E2E, TLS, "echo"]
+            if (kind == E2E and loop in args.e2e) or (kind == TLS and loop in args.tls)
+            or (kind not in (E2E, TLS) and kind in args.servers and loop in args.loops)]
     args.mumble_note = ""
     if MUMBLE in args.servers:
         exe = mumble.murmurd_path()
