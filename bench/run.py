@@ -14,6 +14,8 @@ before they take the arrival time. A micro-benchmark (bench/micro.py) then times
 crypto operation on its own. If ``murmurd`` is installed (Debian: mumble-server), Mumble's server
 runs too ("mumble"), one channel per talkgroup, driven by bench/mumble.py's clients through
 its TLS control channel (voice in the TCP tunnel); without it that column is skipped with a note.
+"siaga+tls" (by default on uvloop, see --tls) is the same Siaga server behind TLS (wss://), the
+like-for-like column for Mumble.
 
 1. floor access time: floor_request sent -> floor_granted received, under load;
 2. relay latency: frame sent -> frame received by each listener (sender's perf_counter_ns in
