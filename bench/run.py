@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Siaga server vs a bare asyncio/websockets relay, side by side in one run, on loopback.
 
-    .venv/bin/python bench/run.py               # full run (about 4-5 minutes)
-    .venv/bin/python bench/run.py --quick       # smoke test (under a minute)
+    .venv/bin/python bench/run.py               # full run (about 5-6 minutes)
+    .venv/bin/python bench/run.py --quick       # smoke test (about 1.5 minutes)
     .venv/bin/python bench/run.py --write-docs  # full run, then rewrite docs/benchmarks.md
 
 For each server ("siaga", "echo") and each event loop ("asyncio", "uvloop") it starts the server
