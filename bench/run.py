@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Siaga server vs a bare asyncio/websockets relay, side by side in one run, on loopback.
 
-    .venv/bin/python bench/run.py               # full run (about 4-5 minutes)
-    .venv/bin/python bench/run.py --quick       # smoke test (under a minute)
+    .venv/bin/python bench/run.py               # full run (about 5-6 minutes)
+    .venv/bin/python bench/run.py --quick       # smoke test (about 1.5 minutes)
     .venv/bin/python bench/run.py --write-docs  # full run, then rewrite docs/benchmarks.md
 
 For each server ("siaga", "echo") and each event loop ("asyncio", "uvloop") it starts the server
@@ -11,7 +11,11 @@ always on uvloop), and measures the figures below. A third configuration, "siaga
 on uvloop only, see --e2e), runs the same Siaga server with clients that encrypt end to end:
 signed envelopes in floor_request, AES-256-GCM sealed frames, listeners that verify and decrypt
 before they take the arrival time. A micro-benchmark (bench/micro.py) then times each client-side
-crypto operation on its own.
+crypto operation on its own. If ``murmurd`` is installed (Debian: mumble-server), Mumble's server
+runs too ("mumble"), one channel per talkgroup, driven by bench/mumble.py's clients through
+its TLS control channel (voice in the TCP tunnel); without it that column is skipped with a note.
+"siaga+tls" (by default on uvloop, see --tls) is the same Siaga server behind TLS (wss://), the
+like-for-like column for Mumble.
 
 1. floor access time: floor_request sent -> floor_granted received, under load;
 2. relay latency: frame sent -> frame received by each listener (sender's perf_counter_ns in
@@ -45,7 +49,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import FRAME_S, PAYLOAD_BYTES, machine_cpu, proc_cpu_seconds, proc_rss_bytes  # noqa: E402
+import mumble  # noqa: E402
+from common import (  # noqa: E402
+    FRAME_S,
+    PAYLOAD_BYTES,
+    group_id,
+    machine_cpu,
+    proc_cpu_seconds,
+    proc_rss_bytes,
+)
 from load import worker_main  # noqa: E402
 from micro import FRAME_US, crypto_micro, wire_sizes  # noqa: E402
 
@@ -61,6 +73,11 @@ TARGET_KIB_PER_CONN = 50.0
 
 #: The configuration of Siaga driven by end-to-end encrypting clients (same server process).
 E2E = "siaga+e2e"
+#: Siaga behind TLS (wss://, self-signed certificate), to compare with Mumble's TLS on equal terms.
+TLS = "siaga+tls"
+#: Mumble's server (murmurd, C++), run once: the Python event loops do not apply to it.
+MUMBLE = "mumble"
+MUMBLE_LOOP = "murmur, TLS"
 
 
 def log(msg: str) -> None:
@@ -84,16 +101,46 @@ class Config:
     def __init__(self, kind: str, loop: str, args: argparse.Namespace) -> None:
         self.kind, self.loop, self.args = kind, loop, args
         # siaga+e2e is the same Siaga server (open network); only the clients differ.
-        self.server_kind = "siaga" if kind == E2E else kind
+        self.server_kind = "siaga" if kind in (E2E, TLS) else kind
         self.e2e = kind == E2E
+        self.tls = kind == TLS
         self.members = max(args.idle, args.groups * args.size)
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[Any] | None = None
         self.workers: list[tuple[Any, Any]] = []  # (process, pipe)
         self.tmp = tempfile.TemporaryDirectory(prefix="siaga-bench-")
+        self.murmur: mumble.Murmur | None = None
+        self.channels: dict[str, int] = {}
+        self.murmur_log = ""
+
+    def start_murmur(self) -> int:
+        """murmurd in the foreground with a generated ini; one channel per talkgroup."""
+        a = self.args
+        self.murmur = mumble.Murmur(self.tmp.name, users=self.members)
+        try:
+            self.proc = self.murmur.start()
+            self.channels = self.murmur.create_channels([group_id(g) for g in range(a.groups)])
+            if a.pin:
+                # murmur has several threads already (voice, Qt): pin every one of them.
+                for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                    os.sched_setaffinity(int(tid), {0})
+        except Exception:
+            self.stop()
+            raise
+        return self.murmur.port
 
     def start_server(self) -> int:
         a = self.args
-        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.server_kind,
+        if self.kind == MUMBLE:
+            return self.start_murmur()
+        tls: list[str] = []
+        if self.tls:
+            from siaga.server import make_self_signed
+
+            self.cert = Path(self.tmp.name) / "cert.pem"
+            key = Path(self.tmp.name) / "key.pem"
+            make_self_signed(self.cert, key, hosts=("127.0.0.1",))
+            tls = ["--tls-cert", str(self.cert), "--tls-key", str(key)]
+        cmd = [sys.executable, str(HERE / "servers.py"), "--kind", self.server_kind, *tls,
                "--loop", self.loop,
                "--groups", str(a.groups), "--size", str(a.size), "--members", str(self.members),
                "--data-dir", self.tmp.name]
@@ -110,6 +157,8 @@ class Config:
         return int(line.split()[1])
 
     def server_log(self) -> str:
+        if self.murmur is not None:
+            return self.murmur_log or self.murmur.read_log()
         self.stderr.flush()
         self.stderr.seek(0)
         return self.stderr.read()[-4000:]
@@ -118,13 +167,27 @@ class Config:
         a = self.args
         ctx = mp.get_context("spawn")
         for w in range(a.workers):
-            spec = {"url": f"ws://127.0.0.1:{port}/", "size": a.size,
+            spec = {"url": f"{'wss' if self.tls else 'ws'}://127.0.0.1:{port}/", "size": a.size,
                     "groups": [g for g in range(a.groups) if g % a.workers == w],
                     "extra": [i for i in range(a.groups * a.size, self.members)
-                              if i % a.workers == w], "e2e": self.e2e}
+                              if i % a.workers == w], "e2e": self.e2e,
+                    "host": "127.0.0.1", "port": port, "channels": self.channels}
+            target = mumble.worker_main if self.kind == MUMBLE else worker_main
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
-            p.start()
+            p = ctx.Process(target=target, args=(child, spec), daemon=True)
+            saved = os.environ.get("SSL_CERT_FILE")
+            if self.tls:
+                # load.py's websockets clients use the default context: make it trust (only)
+                # the server's self-signed certificate, with no change to the generator.
+                os.environ["SSL_CERT_FILE"] = str(self.cert)
+            try:
+                p.start()
+            finally:
+                if self.tls:
+                    if saved is None:
+                        os.environ.pop("SSL_CERT_FILE", None)
+                    else:
+                        os.environ["SSL_CERT_FILE"] = saved
             if a.pin:
                 os.sched_setaffinity(p.pid, set(range(1, os.cpu_count() or 2)))
             self.workers.append((p, parent))
@@ -166,6 +229,8 @@ class Config:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.murmur is not None and not self.murmur_log:
+            self.murmur_log = self.murmur.read_log()
         self.tmp.cleanup()
 
     # ---- the measurements ------------------------------------------------------------------
@@ -173,6 +238,8 @@ class Config:
     def run(self) -> dict[str, Any]:
         a = self.args
         res: dict[str, Any] = {"kind": self.kind, "loop": self.loop}
+        if self.kind == MUMBLE:
+            res["version"] = mumble.murmurd_version(mumble.murmurd_path() or "murmurd")
         t_config = mono()
         port = self.start_server()
         assert self.proc is not None
@@ -199,7 +266,8 @@ class Config:
             time.sleep(0.2)
         finally:
             self.stop()
-            res["server_log"] = self.server_log() if hasattr(self, "stderr") else ""
+            res["server_log"] = (self.server_log()
+                                 if hasattr(self, "stderr") or self.murmur else "")
         res["config_s"] = mono() - t_config
         return res
 
@@ -315,9 +383,13 @@ def print_micro(micro: dict[str, Any]) -> None:
 def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
            command: str, micro: dict[str, Any] | None = None) -> str:
     m = machine()
-    loops = [lp for lp in dict.fromkeys(args.loops + args.e2e)
+    loops = [lp for lp in dict.fromkeys(args.loops + args.e2e + args.tls)
              if any(r["loop"] == lp for r in results)]
-    cols = [(k, lp) for lp in loops for k in ("siaga", E2E, "echo") if _by(results, k, lp)]
+    cols = [(k, lp) for lp in loops for k in ("siaga", E2E, TLS, "echo") if _by(results, k, lp)]
+    mum = _by(results, MUMBLE, MUMBLE_LOOP)
+    if mum:
+        cols.append((MUMBLE, MUMBLE_LOOP))
+    has_tls = any(r["kind"] == TLS for r in results)
     head = "| metric | " + " | ".join(f"{k} ({lp})" for k, lp in cols) + " |"
     sep = "|---|" + "---|" * len(cols)
 
@@ -339,7 +411,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
         f"- CPU: {m['cpu']}, {m['cores']} cores (load generator and server share them)",
         f"- Python {m['python']}, websockets {m['websockets']}, uvloop {m['uvloop']}, "
         f"msgspec {m['msgspec']}, Linux {m['kernel']}",
-        f"- Date: {m['date']}; loopback only, no TLS",
+        f"- Date: {m['date']}; loopback only; "
+        + ("no TLS" if not (mum or has_tls) else "no TLS for `siaga` and the baseline (`ws://`)")
+        + (f"; `{TLS}` is the same Siaga server behind TLS (`wss://`, a self-signed ECDSA P-256 "
+           "certificate)" if has_tls else "")
+        + (f"; Mumble {mum.get('version', '')} over TLS, which it requires (voice tunnelled "
+           "through its TLS control channel, no UDP)" if mum else ""),
         f"- Command: `{command}`; wall time {wall:.0f} s" + (" (quick mode)" if args.quick else ""),
         f"- Scenario: {args.groups} talkgroups of {args.size} members "
         f"({args.groups * args.size} connections, each hello + join), "
@@ -411,7 +488,7 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, wall: float,
                     f"{_f(ph['late_excess']['p50'])} / {_f(ph['late_excess']['p99'])} |")
         lines.append("")
 
-    tcols = [(k, lp) for k, lp in cols if k != "echo"]
+    tcols = [(k, lp) for k, lp in cols if k not in ("echo", MUMBLE)]
     lines += ["## Targets", "",
               f"Targets from the issue, checked against Siaga at {active} talkgroups "
               "transmitting.", "",
@@ -612,21 +689,92 @@ def e2e_section(results: list[dict[str, Any]], args: argparse.Namespace,
     return lines
 
 
+MUMBLE_REFERENCE = [
+    "| | relay p50 / p99 (ms) | deliveries per server CPU-s | KiB per idle conn |",
+    "|---|---|---|---|",
+    "| Mumble, TCP voice tunnel | 1.20 / 1.88 | 26.8k | 115 |",
+    "| Mumble, UDP voice | 0.64 / 0.93 | 94.1k | 115 |",
+    "| bare asyncio TLS relay, same rig | 1.19 / 1.86 | 31.6k | 273 (38 with a 16 KiB "
+    "read buffer; 26 on uvloop, 53.6k/CPU-s) |",
+]
+
+
+def mumble_section(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """Mumble's server in this run (or why not), and the figures measured elsewhere."""
+    r = _by(results, MUMBLE, MUMBLE_LOOP)
+    reference = ("From `shared/REFERENCE.md`: Mumble server 1.3.4 (C++), measured on a 2-core "
+                 "machine like this one, loopback, 20 ms Opus-sized packets, fan-out 12, side by "
+                 "side with a bare asyncio TLS relay.")
+    if r is None:
+        why = getattr(args, "mumble_note", "") or "`--servers` did not include `mumble`"
+        return ["## Mumble (measured elsewhere, not in this run)", "",
+                f"Mumble's server was skipped in this run: {why}.", "",
+                reference + " These numbers were **not** produced by this benchmark.", "",
+                *MUMBLE_REFERENCE, "",
+                "Those figures used TLS; this run uses plain `ws://` on loopback, so absolute "
+                "numbers are not directly comparable: compare within each table.", ""]
+    lines = [
+        "## Mumble, measured in this run", "",
+        f"`{MUMBLE}` is Mumble's server, murmur {r.get('version', '')} (Debian's "
+        "`mumble-server`), started with a generated configuration (bench/mumble.py) on the same "
+        "CPU as the other servers, and driven by a minimal Mumble client written for this "
+        "benchmark (`bench/mumble.py`, uvloop, same worker layout, same pacing). Each talkgroup "
+        "is a permanent channel; every client authenticates (no certificate) and moves into its "
+        "group's channel; extra idle clients stay in the root channel. The talker sends one "
+        f"Opus voice packet every 20 ms with the same {PAYLOAD_BYTES}-byte payload as Siaga's "
+        "frames (first 8 bytes its `perf_counter_ns`; murmur does not decode Opus), the last of "
+        "each transmission with the terminator bit, then a 0-20 ms pause, and the channel's "
+        "other members receive it: the relay both servers do. Voice goes through the TCP "
+        "tunnel inside Mumble's TLS control channel (no UDP), because Mumble has no plain "
+        f"transport; plain `siaga` and the baseline run `ws://`, `{TLS}` (if run) `wss://`.", "",
+        "What differs, and which way it leans:", "",
+        "- Encryption: murmur encrypts every delivery (a TLS record per voice packet per "
+        f"listener) and its clients decrypt; plain `siaga` does not, `{TLS}` does (the "
+        "like-for-like column: same server, `wss://`, and a generator that decrypts TLS too). "
+        "Neither is end-to-end: murmur can read all voice, as Siaga can read plain "
+        f"frames (`{E2E}` is the end-to-end case).",
+        "- Mumble's usual voice path is UDP (OCB-AES128 datagrams), not measured here; the "
+        "reference figures below show murmur's UDP path about 3.5x cheaper per delivery than "
+        "its TCP tunnel.",
+        "- Mumble does less per transmission: no floor control (no request, grant, release or "
+        "queue), no recording and no late-entry joins (a channel move is broadcast to every "
+        "user on the server, which would measure presence traffic, not relay), so its rows for "
+        "access and late entry are n/a and its CPU excludes that work; Siaga's includes it.",
+        "- The generator pays TLS on every frame it receives from murmur (and from "
+        f"`{TLS}`), so it saturates earlier than against the plain servers; the lightest phase "
+        "is the fair comparison.",
+        "- Idle memory: murmur's clients are authenticated and in their channel, like Siaga's "
+        "after hello + join. murmur sends every user's state to every user, so connecting N "
+        "clients costs O(N²) messages (the connect-time row shows it).",
+        f"- Keepalive: each Mumble client sends a Ping every {mumble.PING_INTERVAL:g} s, as "
+        "often as Siaga's server pings its clients; Mumble's desktop client pings every 5 s, so "
+        "murmur's idle CPU here is lower than with real clients.",
+        "- murmur is multi-threaded; its CPU is all its threads (from /proc/<pid>/stat)"
+        + (", all pinned to CPU 0 as the other servers are." if args.pin else "."),
+        "",
+    ]
+    for kind, lp in [("siaga", lp) for lp in args.loops] + [(TLS, lp) for lp in args.tls]:
+        s = _by(results, kind, lp)
+        if not s:
+            continue
+        lo, mlo = s["phases"][0], r["phases"][0]
+        ratios = ", ".join(
+            f"{ps['deliveries_per_cpu_s']:,.0f} vs {pm['deliveries_per_cpu_s']:,.0f} "
+            f"({ps['active']} talkgroups)"
+            for ps, pm in zip(s["phases"], r["phases"], strict=True))
+        lines.append(
+            f"- {kind} ({lp}) vs Mumble: lightest phase ({lo['active']} talkgroups) relay "
+            f"p50/p99 {_f(lo['relay']['p50'])}/{_f(lo['relay']['p99'])} ms vs "
+            f"{_f(mlo['relay']['p50'])}/{_f(mlo['relay']['p99'])} ms; deliveries per server "
+            f"CPU-second {ratios}; RSS per idle connection {s['kib_per_conn']:.1f} vs "
+            f"{r['kib_per_conn']:.1f} KiB.")
+    lines += ["", "For comparison, figures measured elsewhere (not by this script). "
+              + reference, "", *MUMBLE_REFERENCE, ""]
+    return lines
+
+
 def notes(results: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
-    lines = ["## Mumble (measured elsewhere, not in this run)", "",
-             "From `shared/REFERENCE.md`: Mumble server 1.3.4 (C++), measured on a 2-core machine "
-             "like this one, loopback, 20 ms Opus-sized packets, fan-out 12, side by side with a "
-             "bare asyncio TLS relay. These numbers were **not** produced by this benchmark; the "
-             "Mumble server was not run here (driving it needs a Mumble protocol client: TLS "
-             "control channel plus protobuf and its voice tunnel, out of scope for this run).", "",
-             "| | relay p50 / p99 (ms) | deliveries per server CPU-s | KiB per idle conn |",
-             "|---|---|---|---|",
-             "| Mumble, TCP voice tunnel | 1.20 / 1.88 | 26.8k | 115 |",
-             "| Mumble, UDP voice | 0.64 / 0.93 | 94.1k | 115 |",
-             "| bare asyncio TLS relay, same rig | 1.19 / 1.86 | 31.6k | 273 (38 with a 16 KiB "
-             "read buffer; 26 on uvloop, 53.6k/CPU-s) |",
-             "", "Those figures used TLS; this run uses plain `ws://` on loopback, so absolute "
-             "numbers are not directly comparable: compare within each table.", ""]
+    lines = mumble_section(results, args)
     lines += ["## What limits the numbers", ""]
     cores = os.cpu_count() or 2
     for r in results:
@@ -732,10 +880,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--settle", type=float, default=1.5,
                     help="seconds to wait before reading RSS after connecting")
     ap.add_argument("--loops", default="asyncio,uvloop", help="server event loops to run")
-    ap.add_argument("--servers", default="siaga,echo", help="servers to run")
+    ap.add_argument("--servers", default="siaga,echo,mumble",
+                    help="servers to run (default 'siaga,echo,mumble'; 'mumble' is Mumble's "
+                    "murmurd, run once, skipped with a note when it is not installed)")
     ap.add_argument("--e2e", default="uvloop", metavar="LOOPS",
                     help="server event loops on which to also run 'siaga+e2e', Siaga driven by "
                     "end-to-end encrypting clients (default 'uvloop'; 'none' to skip)")
+    ap.add_argument("--tls", default="uvloop", metavar="LOOPS",
+                    help=f"server event loops on which to also run '{TLS}', the same Siaga "
+                    "server behind TLS (wss://, self-signed certificate), the like-for-like "
+                    "case for Mumble, which requires TLS (default 'uvloop'; 'none' to skip)")
     ap.add_argument("--no-micro", action="store_true",
                     help="skip the crypto micro-benchmark (bench/micro.py)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
@@ -764,6 +918,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.loops = [x for x in args.loops.split(",") if x]
     args.servers = [x for x in args.servers.split(",") if x]
     args.e2e = [x for x in args.e2e.split(",") if x and x != "none"]
+    args.tls = [x for x in args.tls.split(",") if x and x != "none"]
     return args
 
 
@@ -773,10 +928,19 @@ def main(argv: list[str] | None = None) -> int:
     t0 = mono()
     results = []
     # Sealed right after plain Siaga on the same loop, so the pair runs minutes apart at most.
-    plan = [(kind, loop) for loop in dict.fromkeys(args.loops + args.e2e)
-            for kind in ["siaga", E2E, "echo"]
-            if (kind == E2E and loop in args.e2e)
-            or (kind != E2E and kind in args.servers and loop in args.loops)]
+    plan = [(kind, loop) for loop in dict.fromkeys(args.loops + args.e2e + args.tls)
+            for kind in ["siaga", E2E, TLS, "echo"]
+            if (kind == E2E and loop in args.e2e) or (kind == TLS and loop in args.tls)
+            or (kind not in (E2E, TLS) and kind in args.servers and loop in args.loops)]
+    args.mumble_note = ""
+    if MUMBLE in args.servers:
+        exe = mumble.murmurd_path()
+        if exe is None:
+            args.mumble_note = ("`murmurd` is not installed (Debian: `apt-get install "
+                                "mumble-server`)")
+            log(f"--- {MUMBLE} skipped: {args.mumble_note}")
+        else:
+            plan.append((MUMBLE, MUMBLE_LOOP))
     for kind, loop in plan:
         log(f"--- {kind} on {loop}")
         results.append(Config(kind, loop, args).run())

@@ -1,9 +1,10 @@
 """The server process of one benchmark configuration: Siaga, or the bare echo/relay baseline.
 
 Run as ``python bench/servers.py --kind siaga|echo --loop asyncio|uvloop --groups G --size S
---members M --data-dir DIR``. Prints ``READY <port>`` on stdout once listening and serves until
-SIGTERM/SIGINT. The orchestrator reads this process's CPU time and RSS from /proc, so nothing
-here measures itself.
+--members M --data-dir DIR [--tls-cert CERT --tls-key KEY]`` (TLS: Siaga only, for run.py's
+"siaga+tls"). Prints ``READY <port>`` on stdout once listening and serves until SIGTERM/SIGINT.
+The orchestrator reads this process's CPU time and RSS from /proc, so nothing here measures
+itself.
 
 The echo baseline is the floor for what Python + websockets can do on this machine: it keeps a
 set of connections per talkgroup number and forwards each binary message to every other member of
@@ -11,6 +12,9 @@ the group named in bytes 2-3 of the frame, with no validation, no floor control,
 and no recording. It answers the few control messages the load generator sends (hello, join,
 leave, floor_request, floor_release) with the smallest reply the generator waits for, so the
 same load generator drives both servers.
+
+Mumble's server ("mumble" in run.py) does not go through this file: run.py starts ``murmurd``
+directly (bench/mumble.py), so the CPU time and RSS it reads are murmur's own process.
 """
 
 from __future__ import annotations
@@ -55,9 +59,14 @@ async def run_siaga(args: argparse.Namespace) -> None:
 
     roster = parse_roster(roster_toml(args.groups, args.size, args.members), "bench roster")
     data_dir = Path(args.data_dir)
+    ssl = None
+    if args.tls_cert:
+        from siaga.server import server_context
+
+        ssl = server_context(Path(args.tls_cert), Path(args.tls_key))
     store = open_store(data_dir)
     try:
-        async with running_server(roster, store, data_dir, port=0) as server:
+        async with running_server(roster, store, data_dir, port=0, ssl=ssl) as server:
             print(f"READY {server.port}", flush=True)
             await _until_signalled()
             stats = server.hub.stats
@@ -128,6 +137,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, required=True)
     ap.add_argument("--members", type=int, required=True)
     ap.add_argument("--data-dir", default="")
+    ap.add_argument("--tls-cert", default="", help="serve wss:// with this certificate (siaga)")
+    ap.add_argument("--tls-key", default="")
     args = ap.parse_args()
     _raise_nofile()
     logging.basicConfig(level=logging.WARNING)
