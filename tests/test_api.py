@@ -261,3 +261,15 @@ async def test_election_flood_and_sitrep_over_http(http: httpx.AsyncClient,
     pdf = await http.get(f"{API}/sitrep", headers=gov, params={"format": "pdf"})
     assert pdf.content.startswith(b"%PDF")
     assert (await http.get(f"{API}/sitrep")).status_code == 401
+
+
+async def test_a_flood_of_challenges_from_one_address_locks_out_only_that_address(
+        http: httpx.AsyncClient, server: Server, enroll: Enroll) -> None:
+    from siaga.api.gateway import MAX_PENDING_PER_PEER
+
+    answers = [await http.post(f"{API}/auth/challenge") for _ in range(MAX_PENDING_PER_PEER + 3)]
+    assert [a.status_code for a in answers].count(200) == MAX_PENDING_PER_PEER
+    assert answers[-1].status_code == 429 and answers[-1].json()["code"] == "rate_limited"
+    # Another address is not affected.
+    other = server.gateway.challenge("http:10.0.0.9")
+    assert other[0] and other[1]

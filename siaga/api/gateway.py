@@ -35,6 +35,9 @@ TOKEN_TTL = 12 * 3600.0
 #: At most this many API sessions and pending challenges: a flood of sign-ins cannot grow
 #: the server's memory without bound.
 MAX_SESSIONS = 2000
+#: Pending (unanswered) challenges per client address: one address asking for thousands cannot
+#: use up :data:`MAX_SESSIONS` and lock everyone else out.
+MAX_PENDING_PER_PEER = 16
 #: Seconds to wait for an answer that needs the database (a stored message, an order).
 ANSWER_TIMEOUT = 10.0
 #: Connection numbers of API sessions, far from the WebSocket ones.
@@ -51,6 +54,7 @@ class _ApiSession:
     expires_at: float
     token: str = ""
     welcome: wire.Welcome | None = None
+    peer: str = ""
     waiting: dict[int, asyncio.Future[wire.ServerMessage]] = field(default_factory=dict)
     closed: bool = False
     #: The request being fed to the hub right now: a refusal without a ref (the hub could not
@@ -103,9 +107,13 @@ class Gateway:
         self._expire(now)
         if len(self.sessions) >= MAX_SESSIONS:
             raise Refused("too many API sessions; try again later", ErrorCode.RATE_LIMITED)
+        pending = sum(1 for s in self.sessions.values() if s.peer == peer and s.welcome is None)
+        if pending >= MAX_PENDING_PER_PEER:
+            raise Refused("too many unanswered challenges from your address; answer one or "
+                          "wait a minute", ErrorCode.RATE_LIMITED)
         conn = next(self._conns)
         nonce = secrets.token_bytes(32)
-        session = _ApiSession(conn, now + CHALLENGE_TTL)
+        session = _ApiSession(conn, now + CHALLENGE_TTL, peer=peer)
         self.sessions[conn] = session
         self._apply(self.hub.connect(conn, now, nonce=nonce, peer=peer, api=True))
         return f"{conn:x}", b64e(nonce)
