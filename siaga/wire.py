@@ -716,6 +716,14 @@ class Board(_Out, tag="board"):
     ref: Ref | None = None
 
 
+class BoardChanged(_Out, tag="board_changed"):
+    """A report was stored: the ``board`` of ``regency`` changed (ask ``board_request``)."""
+
+    board: str
+    regency: str
+    at: float
+
+
 class SitrepMsg(_Out, tag="sitrep"):
     format: str
     content: str  # Markdown, or base64url PDF
@@ -751,7 +759,7 @@ class Pong(_Out, tag="pong"):
 ServerMessage = (
     Challenge | Enrolled | Directory | DeviceUpdate | Keys | KeysPublished | Message
     | MessageAccepted | ReceiptUpdate | Rollcall | RollcallBoard | PositionUpdate | Positions
-    | OrderMsg | OrderStatus | ReportAccepted | Board | SitrepMsg | AlertNotice
+    | OrderMsg | OrderStatus | ReportAccepted | Board | BoardChanged | SitrepMsg | AlertNotice
     | Welcome | Joined | Left
     | FloorGranted | FloorQueued | FloorDenied | FloorRevoked | FloorReleased | TalkerStart
     | TalkerStop | Presence | Emergency | Error | Pong
@@ -854,6 +862,7 @@ __all__ = [
     "AlertPublish",
     "AudioFrame",
     "Board",
+    "BoardChanged",
     "BoardRequest",
     "Challenge",
     "ClientMessage",

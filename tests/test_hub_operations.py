@@ -34,7 +34,8 @@ def test_a_report_counts_once_stored_and_once_only(roster: Roster) -> None:
     report = wire.TpsReportSend(id="tps-rep-1", tps=TPS, status="open", ref=4)
     out = h.send(op, report)
     assert h.hub.tps_reports == []  # not yet durable: not on the board
-    [accepted] = stored(h, out)
+    changed, accepted = stored(h, out)  # the reporter sees its board change, then the answer
+    assert isinstance(changed, wire.BoardChanged) and changed.regency == "15.01"
     assert isinstance(accepted, wire.ReportAccepted) and accepted.ref == 4
     assert [r.id for r in h.hub.tps_reports] == ["tps-rep-1"]
     # The sender did not hear the answer and sends it again: acknowledged, not re-stored.
@@ -106,9 +107,22 @@ def test_any_tps_report_is_stored_or_refused_never_half_counted(
     out = h.send(op, text)
     stores = [o for o in out if isinstance(o, StoreReport)]
     if stores:
-        assert isinstance(stored(h, out)[0], wire.ReportAccepted)
+        assert isinstance(stored(h, out)[-1], wire.ReportAccepted)
         assert len(h.hub.tps_reports) == 1
     else:
         [error] = msgs(out, op)
         assert isinstance(error, wire.Error) and error.ref == 1
         assert h.hub.tps_reports == []
+
+
+def test_stored_reports_tell_the_boards_that_may_see_them(roster: Roster) -> None:
+    h = harness(roster)
+    op, gov = h.login("operator-kerinci"), h.login("gubernur")
+    tebo = h.login("bupati-tebo")
+    out = h.send(op, wire.TpsReportSend(id="tps-rep-9", tps=TPS, status="open"))
+    [store] = [o for o in out if isinstance(o, StoreReport)]
+    after = h.hub.report_stored(store, True, h.now)
+    for conn in (op, gov):
+        changed = [m for m in msgs(after, conn) if isinstance(m, wire.BoardChanged)]
+        assert [(c.board, c.regency) for c in changed] == [("election", "15.01")]
+    assert msgs(after, tebo) == []  # Tebo's bupati does not see Kerinci's board

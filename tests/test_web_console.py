@@ -486,6 +486,12 @@ def test_7c_election_board_and_tps_report(network: Network, browser: WebDriver) 
     wait_for(browser, lambda d: "150/191" in d.find_element(
         By.CSS_SELECTOR, "#election-stations tr[data-id='15.06.02.01.001']").text,
         what="the board refreshed")
+    # Reported elsewhere while the board is open: pushed (board_changed), not waiting for
+    # the 10 s poll.
+    network.loop.run(operator.report_tps("15.06.02.02.001", status="voting", ballots_cast=77))
+    wait_for(browser, lambda d: "77/" in d.find_element(
+        By.CSS_SELECTOR, "#election-stations tr[data-id='15.06.02.02.001']").text,
+        timeout=4, what="the board refreshed by the server's board_changed")
     js(browser, "document.getElementById('boards').scrollIntoView()")
     shot(browser, "15-election")
     # A bad report: the server's error names the field, and the field is marked.

@@ -214,6 +214,7 @@ SERVER_SAMPLES: list[wire.ServerMessage] = [
     wire.AlertNotice(id="a", kind="evacuation", region="15.06", headline="h", sender="g",
                      url="/alerts/a.xml"),
     wire.Board(board="election", data={"province": {"tps_total": 3}}),
+    wire.BoardChanged(board="flood", regency="15.06", at=1.0),
     wire.SitrepMsg(format="markdown", content="# Sitrep", generated_at=1.0, ref=4),
     wire.Message(id="m", talkgroup="", sender="a", sender_device="d", sent_at=1.0, to="b",
                  sealed_for=[wire.SealedFor(device="d2", sealed="AA")]),

@@ -22,7 +22,7 @@ from ..flood import FloodReport, check_flood_report, flood_report_from_dict
 from ..roster import Member
 from ..sitrep import Sitrep, order_rows, silent_rows
 from .base import HubBase
-from .outputs import Audit, Output, RenderSitrep, StoreAlert, StoreReport
+from .outputs import Audit, Output, RenderSitrep, Send, StoreAlert, StoreReport
 from .state import Session
 
 
@@ -61,12 +61,21 @@ class Operations(HubBase):
 
     def report_stored(self, store: StoreReport, added: bool, now: float) -> list[Output]:
         """The report is durable (``added`` False: stored before): count it, acknowledge."""
+        out: list[Output] = []
         if added:
             self._count(store.report)
-        if store.conn not in self.sessions:
-            return []
-        return [self._send(store.conn, wire.ReportAccepted(id=store.report.id, stored_at=now,
-                                                           ref=store.ref))]
+            # Boards on screen refresh now, not at their next poll: tell whoever may see it.
+            viewers = {m.id for m in self.roster.members.values()
+                       if m.region in ("", store.regency)}
+            to = self._conns_of(viewers)
+            if to:
+                out.append(Send(to, wire.encode(wire.BoardChanged(
+                    board="election" if store.kind == "tps" else "flood",
+                    regency=store.regency, at=now))))
+        if store.conn in self.sessions:
+            out.append(self._send(store.conn, wire.ReportAccepted(
+                id=store.report.id, stored_at=now, ref=store.ref)))
+        return out
 
     def restore_reports(self, tps: list[TpsReport], flood: list[FloodReport]) -> None:
         """At start: the stored reports, oldest first."""

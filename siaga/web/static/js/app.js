@@ -159,6 +159,10 @@ function wire(conn) {
     app.liveAlerts.unshift({ ...m, at: Date.now() / 1000 });
     boards.renderAlerts(app);
   });
+  // A report was stored: reload that board at once if it is on screen (else at its next open).
+  conn.on('board_changed', (m) => {
+    if (!document.getElementById(`panel-${m.board}`)?.hidden) coord.load(m.board);
+  });
   conn.on('position_update', (m) => { app.positions.set(m.member, m); boards.renderPositions(app); });
   conn.on('positions', (m) => { m.positions.forEach((p) => app.positions.set(p.member, p)); boards.renderPositions(app); });
   // Frames already on the wire when the floor was taken away are dropped by the server with
