@@ -30,6 +30,7 @@ See bench/README.md for the method and its limits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -122,7 +123,8 @@ class Config:
             if a.pin:
                 # murmur has several threads already (voice, Qt): pin every one of them.
                 for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
-                    os.sched_setaffinity(int(tid), {0})
+                    with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+                        os.sched_setaffinity(int(tid), {0})
         except Exception:
             self.stop()
             raise
