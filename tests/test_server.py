@@ -293,3 +293,16 @@ async def test_duplicate_device_replaces_old_connection(
     await asyncio.wait_for(first.closed.wait(), WAIT)
     assert first._ws.close_code == 1008
     assert await second.ping() < 1.0
+
+
+async def test_keepalive_pings_are_spread_per_connection(server: Server,
+                                                         connect: Connect) -> None:
+    """Radios that reconnect together must not be pinged together forever after."""
+    from siaga.server.app import KEEPALIVE
+
+    for member in ("gubernur", "bupati-kerinci", "bupati-tebo", "polda"):
+        await connect(member)
+    intervals = [ws.ping_interval for ws in server._conns.values()]
+    assert len(intervals) == 4
+    assert all(i is not None and 0.75 * KEEPALIVE <= i <= 1.25 * KEEPALIVE for i in intervals)
+    assert len(set(intervals)) > 1
