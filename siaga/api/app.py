@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import msgspec
@@ -24,7 +24,7 @@ from fastapi_offline import FastAPIOffline
 from .. import wire
 from ..errors import ErrorCode, ProtocolError, Refused, SiagaError
 from ..positions import geojson
-from .gateway import ApiError, Gateway, _ApiSession
+from .gateway import Gateway, _ApiSession
 
 if TYPE_CHECKING:
     from ..server.app import Server
@@ -169,7 +169,7 @@ def create_app(server: Server) -> FastAPI:
     def talkgroups(s: _ApiSession) -> list[str]:
         return [t.id for t in welcome(s).talkgroups]
 
-    async def read(fn: Callable[..., T | Any], *args: Any) -> Any:
+    async def read(fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
 
     # ---- sign-in ----------------------------------------------------------------------------
@@ -469,6 +469,4 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(value), status, media_type="application/json")
 
 
-Handler = Callable[..., Awaitable[Response]]
-
-__all__ = ["PREFIX", "STATUS", "ApiError", "create_app"]
+__all__ = ["PREFIX", "STATUS", "create_app"]

@@ -17,7 +17,7 @@ from ..alerts import authorise, notice_scope, verify
 from ..alerts.signing import SignedAlert
 from ..crypto import DevicePublic, b64e
 from ..election import TpsReport, check_tps_report, election_board
-from ..errors import CryptoError, ErrorCode, ProtocolError, Refused
+from ..errors import CryptoError, ErrorCode, Refused
 from ..flood import FloodReport, check_flood_report, flood_report_from_dict
 from ..roster import Member
 from ..sitrep import Sitrep, order_rows, silent_rows
@@ -194,12 +194,7 @@ class Operations(HubBase):
 
 
 def _fields(msg: Any, exclude: tuple[str, ...]) -> dict[str, Any]:
-    """A wire message's given fields as plain data (what the domain decoders read)."""
-    out = {k: v for k, v in zip(msg.__struct_fields__, (getattr(msg, f) for f in
-                                                         msg.__struct_fields__), strict=True)
-           if k not in exclude and v is not None}
-    if not out.get("incidents", True):
-        del out["incidents"]
-    if "id" not in out:
-        raise ProtocolError("id: missing", ErrorCode.BAD_MESSAGE)
-    return out
+    """A wire message's given fields as plain data (what the domain decoders read); an empty
+    ``incidents`` list means "no change", like an absent field."""
+    return {k: v for k in msg.__struct_fields__ if k not in exclude
+            and (v := getattr(msg, k)) is not None and v != []}

@@ -158,19 +158,7 @@ async function onTpsReport(ev) {
     msg.relocated_to = { place, lat: numOrNull($('tps-lat').value), lon: numOrNull($('tps-lon').value) };
   }
   if ($('tps-note').value.trim()) msg.note = $('tps-note').value.trim();
-  const out = $('tps-result');
-  try {
-    await app.conn.request(msg);
-    out.textContent = t('reportStored');
-    out.classList.remove('error');
-    fieldError(form, '');
-    form.reset();
-    load('election');
-  } catch (e) {
-    out.textContent = `${t('error')}: ${e.message}`;
-    out.classList.add('error');
-    fieldError(form, e.message);
-  }
+  await submitReport(form, msg, 'tps-result', 'election');
 }
 
 // ---- flood ----------------------------------------------------------------------------------
@@ -276,14 +264,19 @@ async function onFloodReport(ev) {
     if (v !== null) msg[key] = v;
   }
   if ($('flood-note').value.trim()) msg.note = $('flood-note').value.trim();
-  const out = $('flood-result');
+  await submitReport(form, msg, 'flood-result', 'flood');
+}
+
+/** Send a report; show "stored" or the server's error with its field marked, then reload. */
+async function submitReport(form, msg, resultId, board) {
+  const out = $(resultId);
   try {
     await app.conn.request(msg);
     out.textContent = t('reportStored');
     out.classList.remove('error');
     fieldError(form, '');
     form.reset();
-    load('flood');
+    load(board);
   } catch (e) {
     out.textContent = `${t('error')}: ${e.message}`;
     out.classList.add('error');
